@@ -1,0 +1,75 @@
+"""Who is asking: session cookies for pages, bearer tokens for ``/api/v1``; role guards.
+
+The middleware resolves the user for every request it sees. Public pages (login, health, static
+files, the OpenAPI schema) get ``request.user = None``; every other page answers 401 without a user,
+which the error handlers turn into a redirect to the login page for browsers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Guard
+
+from desk.accounts.models import Role, User
+from desk.accounts.tokens import authenticate_token
+from desk.runtime import Runtime
+
+__all__ = [
+    "SESSION_USER_KEY",
+    "UNAUTHENTICATED_PATHS",
+    "AuthMiddleware",
+    "requires_role",
+]
+
+SESSION_USER_KEY = "user_id"
+# Reached without logging in. Webhooks and the platform never carry a session or token.
+PUBLIC_PATHS = re.compile(r"^/(login|healthz|lang|static/|schema|favicon\.ico)")
+# Skipped by the session and auth middleware altogether (hot paths with their own checks).
+UNAUTHENTICATED_PATHS = ["^/webhooks/"]
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        runtime: Runtime = connection.app.state.runtime
+        path = connection.scope["path"]
+        user: User | None = None
+        if path.startswith("/api/"):
+            header = connection.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() == "bearer" and token:
+                async with runtime.db.session() as session:
+                    user = await authenticate_token(session, token.strip())
+            if user is None:
+                raise NotAuthorizedException("a valid API token is required (Authorization: Bearer desk_…)")
+            return AuthenticationResult(user=user, auth="token")
+        user_id = connection.session.get(SESSION_USER_KEY) if "session" in connection.scope else None
+        if user_id is not None:
+            async with runtime.db.session() as session:
+                user = await session.get(User, user_id)
+            if user is not None and not user.is_active:
+                user = None
+        if user is None and not PUBLIC_PATHS.match(path):
+            raise NotAuthorizedException("login required")
+        return AuthenticationResult(user=user, auth="session" if user else None)
+
+
+def requires_role(role: Role) -> Guard:
+    """A guard admitting users whose role is ``role`` or above (agent < manager < admin)."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user: User | None = connection.user
+        if user is None:
+            raise NotAuthorizedException("login required")
+        if not user.role.at_least(role):
+            raise PermissionDeniedException(f"requires the {role.value} role")
+
+    guard.__name__ = f"requires_{role.value}"
+    return guard

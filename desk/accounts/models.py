@@ -1,0 +1,78 @@
+"""Users, their roles and stores, and personal API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from desk.db import Base, BigId, TimestampMixin
+
+if TYPE_CHECKING:
+    from desk.stores.models import Store
+
+__all__ = ["ApiToken", "Role", "User", "user_stores"]
+
+
+class Role(enum.StrEnum):
+    """What a user may do. Each role includes the ones before it."""
+
+    AGENT = "agent"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+user_stores = sa.Table(
+    "user_store",
+    Base.metadata,
+    sa.Column("user_id", BigId, sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("store_id", BigId, sa.ForeignKey("store.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(64), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
+
+    stores: Mapped[list[Store]] = relationship(secondary=user_stores, lazy="selectin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class ApiToken(TimestampMixin, Base):
+    """A personal token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(64))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")

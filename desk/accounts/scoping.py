@@ -1,0 +1,53 @@
+"""Store scoping: the one place that decides which stores' data a user may see.
+
+Every query for store-owned rows (orders, after-sales, conversations, events…) goes through
+:func:`scoped` or :func:`get_scoped`. Admins see every store; agents and managers only the stores
+they are assigned. Rows of other stores are "not found" (404), not "forbidden", so their existence
+is not revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from litestar.exceptions import NotFoundException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.accounts.models import Role, User
+from desk.stores.models import Store
+
+__all__ = ["get_scoped", "scoped", "store_ids_for"]
+
+T = TypeVar("T")
+
+
+def store_ids_for(user: User) -> set[int] | None:
+    """The ids of the stores ``user`` may see, or None for all stores (admins)."""
+    if user.role is Role.ADMIN:
+        return None
+    return {store.id for store in user.stores}
+
+
+def scoped(stmt: sa.Select[Any], store_id_column: Any, user: User) -> sa.Select[Any]:
+    """``stmt`` restricted to the stores ``user`` may see.
+
+    Args:
+        stmt: any SELECT.
+        store_id_column: the column holding the owning store's id (e.g. ``Order.store_id``).
+        user: the authenticated user.
+    """
+    allowed = store_ids_for(user)
+    if allowed is None:
+        return stmt
+    return stmt.where(store_id_column.in_(allowed))
+
+
+async def get_scoped(session: AsyncSession, model: type[T], user: User, *where: Any) -> T:
+    """The single ``model`` row matching ``where`` in the user's stores, else 404."""
+    # A store is scoped by its own id; every other store-owned row by its store_id.
+    column = model.id if model is Store else model.store_id  # type: ignore[attr-defined]
+    row = await session.scalar(scoped(sa.select(model).where(*where), column, user).limit(1))
+    if row is None:
+        raise NotFoundException()
+    return row

@@ -1,0 +1,43 @@
+"""Personal API tokens for the JSON API (``Authorization: Bearer desk_…``)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.accounts.models import ApiToken, User
+from desk.db import utcnow
+
+__all__ = ["TOKEN_PREFIX", "authenticate_token", "hash_token", "issue_token"]
+
+TOKEN_PREFIX = "desk_"  # noqa: S105 - a public prefix, not a secret
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough (no dictionary to guess from).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(session: AsyncSession, user: User, name: str) -> tuple[str, ApiToken]:
+    """A new token for ``user``: the plaintext (shown once, never stored) and its row."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:12])
+    session.add(row)
+    await session.flush()
+    return token, row
+
+
+async def authenticate_token(session: AsyncSession, token: str) -> User | None:
+    """The active user a live token belongs to, or None; records when the token was last used."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = await session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.is_active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user

@@ -1,0 +1,142 @@
+"""``create_app(settings)``: the one place that knows every domain and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
+
+from desk import __version__
+from desk.accounts import controllers as accounts_controllers
+from desk.accounts.auth import UNAUTHENTICATED_PATHS, AuthMiddleware
+from desk.accounts.models import ApiToken, User
+from desk.aftersales.models import AfterSale
+from desk.db import Base
+from desk.errors import exception_handlers
+from desk.health import healthz
+from desk.inbox.models import Conversation, Message
+from desk.ingest.models import KfCursor, PlatformEvent
+from desk.orders.models import Buyer, Order, OrderLine
+from desk.paths import STATIC_DIR
+from desk.runtime import Runtime
+from desk.settings import Settings, load_settings
+from desk.shell import controllers as shell_controllers
+from desk.stores.models import Store, WeComCorp
+from desk.templating import template_config
+
+__all__ = ["create_app", "metadata", "session_config"]
+
+# Every table, for Alembic (migrations/env.py) and the test that models match the migrations.
+metadata = Base.metadata
+MODELS = (
+    User,
+    ApiToken,
+    Store,
+    WeComCorp,
+    PlatformEvent,
+    KfCursor,
+    Buyer,
+    Order,
+    OrderLine,
+    AfterSale,
+    Conversation,
+    Message,
+)
+
+ROUTES: list[ControllerRouterHandler] = [
+    healthz,
+    *shell_controllers.ROUTES,
+    *accounts_controllers.ROUTES,
+]
+
+SESSION_COOKIE = "desk_session"
+CSRF_COOKIE = "desk_csrf"
+
+
+def session_config(settings: Settings) -> ServerSideSessionConfig:
+    """Server-side sessions: the cookie holds only a random id; data lives in the session store."""
+    return ServerSideSessionConfig(
+        key=SESSION_COOKIE,
+        store="sessions",
+        secure=settings.cookie_secure,
+        samesite="lax",
+        max_age=12 * 3600,
+        exclude=UNAUTHENTICATED_PATHS,
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    """The desk web application for ``settings`` (default: read from ``DESK_*`` variables).
+
+    Pass a ``runtime`` to share one (database, Redis, services) with the caller, as tests and
+    ``desk demo`` do; otherwise the app builds its own and closes it on shutdown.
+    """
+    settings = settings or (runtime.settings if runtime else load_settings())
+    owns_runtime = runtime is None
+    runtime = runtime or Runtime(settings)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if owns_runtime:
+            async with runtime.running():
+                yield
+        else:
+            yield
+
+    sqlalchemy = SQLAlchemyPlugin(
+        config=SQLAlchemyAsyncConfig(
+            engine_instance=runtime.db.engine,
+            session_config=AsyncSessionConfig(expire_on_commit=False),
+            # Post/redirect/get: a form that saves and redirects must commit too.
+            before_send_handler="autocommit_include_redirects",
+            create_all=False,
+        )
+    )
+    return Litestar(
+        route_handlers=[
+            *ROUTES,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False
+            ),
+        ],
+        state=State({"runtime": runtime}),
+        lifespan=[lifespan],
+        plugins=[sqlalchemy, HTMXPlugin()],
+        stores={"sessions": runtime.kv("sessions")},
+        middleware=[
+            session_config(settings).middleware,
+            DefineMiddleware(AuthMiddleware, exclude=UNAUTHENTICATED_PATHS),
+        ],
+        csrf_config=CSRFConfig(
+            secret=runtime.secret_key,
+            cookie_name=CSRF_COOKIE,
+            header_name="x-csrftoken",
+            cookie_secure=settings.cookie_secure,
+            # Pushes are verified by signature and the API by bearer token; neither carries cookies.
+            exclude=[*UNAUTHENTICATED_PATHS, "^/api/"],
+        ),
+        template_config=template_config(),
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="desk",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=settings.debug,
+    )

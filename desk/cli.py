@@ -1,0 +1,55 @@
+"""The ``desk`` command: serve, db, and every domain's commands (imported here to register them)."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from desk import migrate
+from desk.cli_base import fail, load_cli_settings, main, run
+from desk.db import redact_url
+from desk.runtime import Runtime
+
+__all__ = ["main"]
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default: DESK_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: DESK_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web app (production: behind a proxy; pair with `desk worker` and DESK_WORKER=off)."""
+    settings = load_cli_settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    run(Runtime(settings).check_database())
+    from desk.app import create_app
+
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=True
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema: apply and write migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    settings = load_cli_settings()
+    run(Runtime(settings).check_database())
+    try:
+        migrate.upgrade(settings.database_url, revision)
+    except Exception as exc:
+        raise fail(f"migration failed on {redact_url(settings.database_url)}: {exc}") from exc
+    click.echo(f"database at {redact_url(settings.database_url)} is at {revision}")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    settings = load_cli_settings()
+    command.revision(migrate.alembic_config(settings.database_url), message=message, autogenerate=True)

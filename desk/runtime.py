@@ -1,0 +1,103 @@
+"""Process-wide services built once from the settings, and their start / stop order.
+
+A :class:`Runtime` is what a web process, a worker process, a CLI command or a test holds: the
+database, Redis when configured, the key-value stores (sessions, caches, throttling) on the right
+backend, the secret box for stored credentials, and background services (the ingest writer, the
+embedded worker) that start after the database is reachable and stop before it is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from litestar.stores.base import Store as KeyValueStore
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+
+from desk.db import Database, redact_url
+from desk.settings import Settings
+from desk.stores.secrets import SecretBox
+
+__all__ = ["BackgroundService", "DatabaseUnavailableError", "Runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database named by ``DESK_DATABASE_URL`` cannot be reached at start."""
+
+
+class BackgroundService(Protocol):
+    """Something that runs for the life of the process (ingest writer, worker, reconciler)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings)
+        self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        self.secret_key = settings.resolved_secret_key()
+        self.secrets = SecretBox(self.secret_key)
+        self._kv: dict[str, KeyValueStore] = {}
+        self._services: list[BackgroundService] = []
+        self._started: list[BackgroundService] = []
+
+    def kv(self, namespace: str) -> KeyValueStore:
+        """A key-value store for one concern (``sessions``, ``tokens``, ``throttle``…).
+
+        In memory for the embedded footprint; in Redis, under ``desk:<namespace>``, when
+        configured, so that every app and worker process shares it.
+        """
+        store = self._kv.get(namespace)
+        if store is None:
+            if self.redis is not None:
+                store = RedisStore(self.redis, namespace=f"desk:{namespace}", handle_client_shutdown=False)
+            else:
+                store = MemoryStore()
+            self._kv[namespace] = store
+        return store
+
+    def add_service(self, service: BackgroundService) -> None:
+        self._services.append(service)
+
+    async def check_database(self) -> None:
+        """Raise :class:`DatabaseUnavailableError` naming the (redacted) URL if it cannot be reached."""
+        try:
+            await self.db.ping()
+        except Exception as exc:  # any driver error means the same thing to the operator
+            url = redact_url(self.settings.database_url)
+            raise DatabaseUnavailableError(f"cannot reach the database at {url}: {exc}") from exc
+
+    async def start(self) -> None:
+        await self.check_database()
+        for service in self._services:
+            await service.start()
+            self._started.append(service)
+
+    async def stop(self) -> None:
+        while self._started:
+            service = self._started.pop()
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("error stopping %r", service)
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Runtime]:
+        """Start the services, yield, and stop them in reverse order."""
+        try:
+            await self.start()
+            yield self
+        finally:
+            await self.stop()

@@ -1,0 +1,124 @@
+"""Typed settings, read once from ``DESK_*`` environment variables.
+
+Every setting has an embedded default so that ``desk demo`` and the test suite run with nothing
+configured: an SQLite file under ``./var/``, no Redis, the in-process worker. Production sets
+``DESK_DATABASE_URL`` and ``DESK_REDIS_URL`` (see ``.env.example``).
+
+An unknown ``DESK_*`` variable is an error rather than silently ignored: a typo such as
+``DESK_DATABSE_URL`` would otherwise start the app on the wrong database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+Worker = Literal["embedded", "off"]
+Language = Literal["zh-CN", "en"]
+
+
+class SettingsError(ValueError):
+    """A ``DESK_*`` value that cannot be used; the message names the variable and what is expected."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything the app reads from its environment. Tests build their own instead of patching."""
+
+    database_url: str = "sqlite+aiosqlite:///./var/desk.db"
+    """SQLAlchemy async URL. ``sqlite+aiosqlite:///path`` (embedded) or ``postgresql+asyncpg://…``."""
+    redis_url: str | None = None
+    """When set: sessions, caches, throttling and realtime fan-out go through Redis."""
+    secret_key: str = ""
+    """Signs sessions and encrypts store secrets at rest. Empty: a key is generated under ``var_dir``."""
+    var_dir: str = "./var"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    """Base URL the platform reaches us at; used to print a store's push URL. Default: host and port."""
+    language: Language = "zh-CN"
+    debug: bool = False
+    log_level: str = "INFO"
+    cookie_secure: bool = False
+    worker: Worker = "embedded"
+    """``embedded`` runs the event worker inside the web process; ``off`` leaves it to ``desk worker``."""
+    channels_api_base: str = "https://api.weixin.qq.com"
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    db_pool_size: int = 20
+    """PostgreSQL pool size per process. Sized to concurrency: the default 5 halves ingest throughput."""
+    ingest_batch_max: int = 256
+    """Most pushes committed together by the ingest writer (group commit)."""
+    ingest_batch_wait_ms: float = 2.0
+    """How long the writer waits for more pushes once it has one, before committing."""
+    worker_batch: int = 200
+    worker_concurrency: int = 32
+    worker_max_attempts: int = 8
+    """After this many failed tries an event is parked for an admin to inspect and replay."""
+    reconcile_interval_s: float = 600.0
+    event_retention_days: int = 30
+    login_max_failures: int = 5
+    """Failed logins allowed per account and IP in one minute before answering 429."""
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (tests, ``desk demo``)."""
+        return msgspec.structs.replace(self, **changes)
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in ``var_dir/secret.key``.
+
+        Losing the key makes stored store secrets unreadable, so the generated one is written to
+        disk with owner-only permissions and reused on every later start.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = Path(self.var_dir) / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+
+_FIELDS = frozenset(Settings.__struct_fields__)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``DESK_*`` variables.
+
+    Raises:
+        SettingsError: for an unknown ``DESK_*`` name or a value of the wrong type, naming both.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for name, value in env.items():
+        if not name.startswith("DESK_"):
+            continue
+        key = name.removeprefix("DESK_").lower()
+        if key not in _FIELDS:
+            known = ", ".join(f"DESK_{f.upper()}" for f in sorted(_FIELDS))
+            raise SettingsError(f"unknown setting {name}; known settings: {known}")
+        raw[key] = value
+    try:
+        # strict=False lets msgspec turn "8000" into 8000 and "true" into True, as env values are text.
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else ""
+        name = f"DESK_{field.upper()}" if field else "a DESK_* variable"
+        raise SettingsError(f"invalid value for {name}: {exc}") from None

@@ -1,0 +1,82 @@
+"""Jinja set-up: autoescaping, the ``t()`` message function, and the role-aware navigation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar.connection import Request
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from desk.accounts.models import Role, User
+from desk.i18n import LANGUAGES, negotiate, translate
+from desk.paths import TEMPLATES_DIR
+
+__all__ = ["LANGUAGE_COOKIE", "NAV_ITEMS", "request_language", "template_config"]
+
+LANGUAGE_COOKIE = "desk_lang"
+
+# (message key, route name, lowest role that sees it). Later issues fill the pages behind them.
+NAV_ITEMS: tuple[tuple[str, str, Role], ...] = (
+    ("nav.inbox", "inbox:index", Role.AGENT),
+    ("nav.dashboard", "dashboard:index", Role.MANAGER),
+    ("nav.settings", "settings:index", Role.ADMIN),
+)
+
+
+def request_language(request: Request[Any, Any, Any]) -> str:
+    """The UI language: the switcher's cookie, then the user's setting, then ``DESK_LANGUAGE``."""
+    cached = request.scope.get("desk_language")
+    if cached:
+        return cached  # type: ignore[no-any-return]
+    user = request.scope.get("user")
+    default = request.app.state.runtime.settings.language
+    language = negotiate(
+        request.cookies.get(LANGUAGE_COOKIE),
+        getattr(user, "language", None),
+        default=default,
+    )
+    request.scope["desk_language"] = language  # type: ignore[typeddict-unknown-key]
+    return language
+
+
+def _t(ctx: Mapping[str, Any], key: str, **params: object) -> str:
+    return translate(request_language(ctx["request"]), key, **params)
+
+
+def _lang(ctx: Mapping[str, Any]) -> str:
+    return request_language(ctx["request"])
+
+
+def _nav(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
+    request = ctx["request"]
+    user: User | None = request.scope.get("user")
+    if user is None:
+        return []
+    path = request.url.path
+    items = []
+    for key, route, role in NAV_ITEMS:
+        if not user.role.at_least(role):
+            continue
+        href = request.app.route_reverse(route)
+        items.append(
+            {"label": _t(ctx, key), "href": href, "active": "active" if path.startswith(href) else ""}
+        )
+    return items
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["LANGUAGES"] = LANGUAGES
+    engine = JinjaTemplateEngine.from_environment(environment)
+    engine.register_template_callable("t", _t)
+    engine.register_template_callable("lang", _lang)
+    engine.register_template_callable("nav_items", _nav)
+    return TemplateConfig(instance=engine)
