@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +10,6 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -22,21 +20,30 @@ from desk import __version__
 from desk.accounts import controllers as accounts_controllers
 from desk.accounts.auth import UNAUTHENTICATED_PATHS, AuthMiddleware
 from desk.accounts.models import ApiToken, User
+from desk.accounts.sessions import SESSION_COOKIE, session_config
+from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import AfterSale
 from desk.db import Base
 from desk.errors import exception_handlers
 from desk.health import healthz
 from desk.inbox.models import Conversation, Message
+from desk.ingest import api as ingest_api
+from desk.ingest import controllers as ingest_controllers
+from desk.ingest import webhooks as ingest_webhooks
+from desk.ingest.install import install_ingest
 from desk.ingest.models import KfCursor, PlatformEvent
+from desk.logs import configure_logging
+from desk.orders import api as orders_api
 from desk.orders.models import Buyer, Order, OrderLine
 from desk.paths import STATIC_DIR
 from desk.runtime import Runtime
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
+from desk.stores import controllers as stores_controllers
 from desk.stores.models import Store, WeComCorp
 from desk.templating import template_config
 
-__all__ = ["create_app", "metadata", "session_config"]
+__all__ = ["SESSION_COOKIE", "create_app", "metadata", "session_config"]
 
 # Every table, for Alembic (migrations/env.py) and the test that models match the migrations.
 metadata = Base.metadata
@@ -59,22 +66,15 @@ ROUTES: list[ControllerRouterHandler] = [
     healthz,
     *shell_controllers.ROUTES,
     *accounts_controllers.ROUTES,
+    *stores_controllers.ROUTES,
+    *ingest_webhooks.ROUTES,
+    *ingest_controllers.ROUTES,
+    *ingest_api.ROUTES,
+    *orders_api.ROUTES,
+    *aftersales_api.ROUTES,
 ]
 
-SESSION_COOKIE = "desk_session"
 CSRF_COOKIE = "desk_csrf"
-
-
-def session_config(settings: Settings) -> ServerSideSessionConfig:
-    """Server-side sessions: the cookie holds only a random id; data lives in the session store."""
-    return ServerSideSessionConfig(
-        key=SESSION_COOKIE,
-        store="sessions",
-        secure=settings.cookie_secure,
-        samesite="lax",
-        max_age=12 * 3600,
-        exclude=UNAUTHENTICATED_PATHS,
-    )
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
@@ -86,9 +86,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else load_settings())
     owns_runtime = runtime is None
     runtime = runtime or Runtime(settings)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    ingest = install_ingest(runtime, background=owns_runtime)
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -114,8 +113,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False
             ),
         ],
-        state=State({"runtime": runtime}),
-        lifespan=[lifespan],
+        state=State({"runtime": runtime, "ingest": ingest}),
+        lifespan=[lifespan, ingest.lifespan],
         plugins=[sqlalchemy, HTMXPlugin()],
         stores={"sessions": runtime.kv("sessions")},
         middleware=[

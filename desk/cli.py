@@ -5,10 +5,14 @@ from __future__ import annotations
 import click
 import uvicorn
 
+from desk import demo as _demo  # noqa: F401  (registers commands)
 from desk import migrate
-from desk.cli_base import fail, load_cli_settings, main, run
+from desk.accounts import cli as _accounts_cli  # noqa: F401  (registers commands)
+from desk.cli_base import check_ready, fail, load_cli_settings, main, run
 from desk.db import redact_url
+from desk.ingest import cli as _ingest_cli  # noqa: F401  (registers commands)
 from desk.runtime import Runtime
+from desk.stores import cli as _stores_cli  # noqa: F401  (registers commands)
 
 __all__ = ["main"]
 
@@ -16,14 +20,20 @@ __all__ = ["main"]
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default: DESK_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: DESK_PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+def serve(host: str | None, port: int | None, access_log: bool) -> None:
     """Run the web app (production: behind a proxy; pair with `desk worker` and DESK_WORKER=off)."""
     settings = load_cli_settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
-    run(Runtime(settings).check_database())
+    check_ready(settings)
     from desk.app import create_app
 
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=True
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=access_log,
+        proxy_headers=True,
     )
 
 

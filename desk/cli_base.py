@@ -8,18 +8,19 @@ traceback.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import click
 
+from desk.logs import configure_logging
+from desk.migrate import SchemaOutOfDateError, require_head
 from desk.runtime import DatabaseUnavailableError, Runtime
 from desk.settings import Settings, SettingsError, load_settings
 from desk.stores.secrets import SecretError
 
-__all__ = ["fail", "load_cli_settings", "main", "open_runtime", "run"]
+__all__ = ["check_ready", "fail", "load_cli_settings", "main", "open_runtime", "run"]
 
 T = TypeVar("T")
 
@@ -28,7 +29,7 @@ T = TypeVar("T")
 @click.version_option(package_name="desk")
 def main() -> None:
     """desk — one customer-service desk for several WeChat Channels stores."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("WARNING")
 
 
 def fail(message: str, code: int = 2) -> click.ClickException:
@@ -52,8 +53,22 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except DatabaseUnavailableError as exc:
         raise fail(str(exc)) from None
-    except SecretError as exc:
+    except (SecretError, SchemaOutOfDateError) as exc:
         raise fail(str(exc)) from None
+
+
+def check_ready(settings: Settings) -> None:
+    """Exit with a clear message unless the database is reachable and fully migrated."""
+
+    async def check() -> None:
+        runtime = Runtime(settings)
+        try:
+            await runtime.check_database()
+            await require_head(runtime.db.engine)
+        finally:
+            await runtime.stop()
+
+    run(check())
 
 
 @asynccontextmanager
@@ -67,8 +82,3 @@ async def open_runtime(settings: Settings, *, start_services: bool = False) -> A
         yield runtime
     finally:
         await runtime.stop()
-
-
-async def with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    async with open_runtime(settings) as runtime:
-        return await work(runtime)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -30,6 +30,7 @@ __all__ = [
     "TimestampMixin",
     "UTCDateTime",
     "create_engine",
+    "insert_for",
     "redact_url",
     "utcnow",
 ]
@@ -91,6 +92,17 @@ class TimestampMixin:
 
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def insert_for(dialect_name: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with ``on_conflict_do_nothing`` / ``on_conflict_do_update`` for the dialect named.
+
+    Both dialects spell upserts the same way (``ON CONFLICT … DO …``, ``excluded``), so services
+    write one upsert and get the right statement class for the connection they run on
+    (``insert_for(conn.dialect.name, table)``).
+    """
+    module = postgresql if dialect_name == "postgresql" else sqlite
+    return module.insert(table)
 
 
 def redact_url(url: str) -> str:

@@ -1,22 +1,43 @@
-"""Error responses: JSON under ``/api``, HTML pages elsewhere, and never a traceback to a user.
+"""Bad input and failures as users see them: never a traceback.
 
-Browsers that hit a page without a session are sent to the login page; API clients get 401 JSON.
+Services refuse bad input with :class:`Invalid` (a message per form field, nothing saved), which
+pages show inline and the CLI prints as one line. HTTP errors become JSON under ``/api`` and HTML
+pages elsewhere; browsers that hit a page without a session are sent to the login page.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-__all__ = ["exception_handlers"]
+from desk.i18n import Message
+from desk.stores.secrets import SecretError
+
+__all__ = ["Invalid", "exception_handlers"]
 
 log = logging.getLogger(__name__)
+
+
+class Invalid(msgspec.Struct, frozen=True):
+    """Input a service refused: one message per offending field. Nothing was saved."""
+
+    errors: dict[str, Message]
+
+    def one_line(self, names: Mapping[str, str] | None = None, language: str = "en") -> str:
+        """The problems as one line for the CLI, each naming its field (or its CLI option)."""
+        names = names or {}
+        return "; ".join(
+            f"{names.get(field, field)}: {message.render(language)}" for field, message in self.errors.items()
+        )
+
 
 _MESSAGE_KEYS = {
     400: "error.bad_request",
@@ -49,6 +70,8 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     key = _MESSAGE_KEYS.get(status, "error.server" if status >= 500 else "error.bad_request")
     if status == 403 and "csrf" in str(exc.detail).lower():
         key = "error.csrf"
+    elif isinstance(exc, _UnreadableSecretsError):
+        key = "error.secret_key"
     return Template(
         "errors/error.html",
         context={"status": status, "message_key": key},
@@ -64,7 +87,18 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     )
 
 
+class _UnreadableSecretsError(HTTPException):
+    status_code = HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def _unreadable_secret(request: Request[Any, Any, Any], exc: SecretError) -> Response[Any]:
+    # An operator's mistake (DESK_SECRET_KEY changed or lost), not a bug: say so, without a traceback.
+    log.error("%s %s: %s", request.method, request.url.path, exc)
+    return _http_exception(request, _UnreadableSecretsError(detail=str(exc)))
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     HTTPException: _http_exception,
+    SecretError: _unreadable_secret,
     HTTP_500_INTERNAL_SERVER_ERROR: _internal_error,
 }

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from desk.paths import MIGRATIONS_DIR
 
-__all__ = ["alembic_config", "upgrade", "upgrade_async"]
+__all__ = [
+    "SchemaOutOfDateError",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "require_head",
+    "upgrade",
+    "upgrade_async",
+]
 
 
 def alembic_config(database_url: str) -> Config:
@@ -30,3 +41,36 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 async def upgrade_async(database_url: str, revision: str = "head") -> None:
     """:func:`upgrade` from async code (Alembic's env runs its own event loop, so use a thread)."""
     await asyncio.to_thread(upgrade, database_url, revision)
+
+
+def head_revision() -> str | None:
+    """The newest revision in ``migrations/``."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, or None when it was never migrated."""
+
+    def read(connection: sa.Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def require_head(engine: AsyncEngine) -> None:
+    """Raise :class:`SchemaOutOfDateError` unless the database is at the newest revision.
+
+    Serving on an unmigrated database would fail on the first query with an error no operator
+    can act on; this names the fix instead.
+    """
+    current, head = await current_revision(engine), head_revision()
+    if current != head:
+        state = f"at revision {current}" if current else "not migrated"
+        raise SchemaOutOfDateError(f"the database is {state} but desk needs {head}: run `desk db upgrade`")
+
+
+class SchemaOutOfDateError(RuntimeError):
+    """The database schema is older (or newer) than this version of desk."""

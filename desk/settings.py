@@ -50,6 +50,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """``embedded`` runs the event worker inside the web process; ``off`` leaves it to ``desk worker``."""
     channels_api_base: str = "https://api.weixin.qq.com"
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    platform_timeout_s: float = 10.0
+    """Seconds to wait for one platform API answer before the client retries or gives up."""
     db_pool_size: int = 20
     """PostgreSQL pool size per process. Sized to concurrency: the default 5 halves ingest throughput."""
     ingest_batch_max: int = 256
@@ -58,9 +60,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """How long the writer waits for more pushes once it has one, before committing."""
     worker_batch: int = 200
     worker_concurrency: int = 32
+    """Platform API calls in flight at once per worker process (also sizes its HTTP pool)."""
+    worker_loops: int = 2
+    """Claim loops per worker process (``desk worker``); the embedded worker runs one."""
     worker_max_attempts: int = 8
     """After this many failed tries an event is parked for an admin to inspect and replay."""
+    worker_lease_s: float = 60.0
+    """How long a claimed event stays claimed; a worker killed mid-batch is retried after this."""
+    worker_poll_s: float = 0.5
+    """How often an idle worker looks for events when nothing in its process woke it."""
+    worker_backoff_base_s: float = 2.0
+    """First retry delay of a failed event; doubles per attempt (with jitter) up to the max."""
+    worker_backoff_max_s: float = 600.0
     reconcile_interval_s: float = 600.0
+    reconcile_overlap_s: float = 300.0
+    """Each reconciliation re-lists this much before its watermark (platform indexes lag a little)."""
     event_retention_days: int = 30
     login_max_failures: int = 5
     """Failed logins allowed per account and IP in one minute before answering 429."""

@@ -1,18 +1,25 @@
-"""Jinja set-up: autoescaping, the ``t()`` message function, and the role-aware navigation."""
+"""Jinja set-up: autoescaping, the ``t()`` / ``msg()`` message functions, the role-aware navigation.
+
+Templates call ``t("key", **params)`` for every UI string, ``msg(message)`` for a
+:class:`~desk.i18n.Message` a service returned (form errors), ``current_user()`` for the logged-in
+user (None on public pages and on errors raised before authentication ran) and ``nav_items()``.
+The filters ``fen``, ``clock``, ``timestamp`` and ``duration`` come from :mod:`desk.shell.formatting`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from litestar.connection import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from desk.accounts.models import Role, User
-from desk.i18n import LANGUAGES, negotiate, translate
+from desk.i18n import LANGUAGES, Message, negotiate, translate
 from desk.paths import TEMPLATES_DIR
+from desk.shell.formatting import format_clock, format_duration, format_fen, format_timestamp
 
 __all__ = ["LANGUAGE_COOKIE", "NAV_ITEMS", "request_language", "template_config"]
 
@@ -46,13 +53,26 @@ def _t(ctx: Mapping[str, Any], key: str, **params: object) -> str:
     return translate(request_language(ctx["request"]), key, **params)
 
 
+def _msg(ctx: Mapping[str, Any], message: Message) -> str:
+    return message.render(request_language(ctx["request"]))
+
+
 def _lang(ctx: Mapping[str, Any]) -> str:
     return request_language(ctx["request"])
 
 
+@pass_context
+def _duration(ctx: Mapping[str, Any], seconds: int) -> str:
+    return format_duration(seconds, request_language(ctx["request"]))
+
+
+def _current_user(ctx: Mapping[str, Any]) -> User | None:
+    return ctx["request"].scope.get("user")  # type: ignore[no-any-return]
+
+
 def _nav(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
     request = ctx["request"]
-    user: User | None = request.scope.get("user")
+    user = _current_user(ctx)
     if user is None:
         return []
     path = request.url.path
@@ -75,8 +95,13 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         lstrip_blocks=True,
     )
     environment.globals["LANGUAGES"] = LANGUAGES
+    environment.filters.update(
+        fen=format_fen, clock=format_clock, timestamp=format_timestamp, duration=_duration
+    )
     engine = JinjaTemplateEngine.from_environment(environment)
     engine.register_template_callable("t", _t)
+    engine.register_template_callable("msg", _msg)
+    engine.register_template_callable("current_user", _current_user)
     engine.register_template_callable("lang", _lang)
     engine.register_template_callable("nav_items", _nav)
     return TemplateConfig(instance=engine)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-import sqlalchemy as sa
 from litestar import Request, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk.accounts.auth import SESSION_USER_KEY
+from desk.accounts.admin import UsersAdminController
 from desk.accounts.models import User
-from desk.accounts.passwords import verify_password_or_dummy
+from desk.accounts.services import UserService
+from desk.accounts.sessions import end_session, start_session
+from desk.accounts.throttle import LoginThrottle
+from desk.i18n import Message
+from desk.runtime import Runtime
+from desk.shell.redirects import local_path
 
 __all__ = ["ROUTES"]
 
@@ -26,39 +31,66 @@ class LoginForm(msgspec.Struct):
     next: str = "/"
 
 
-def _safe_next(target: str) -> str:
-    # Only local paths: an attacker's link must not turn our login page into an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+def _after_login(target: str) -> str:
+    """Where to go once logged in: ``target`` if it is on this site and not the login page itself
+    (which would send a logged-in user round in a loop)."""
+    path = local_path(target)
+    return "/" if path == "/login" or path.startswith(("/login?", "/login/")) else path
+
+
+def _login_page(
+    *, next_path: str, username: str = "", error: Message | None = None, status_code: int = 200
+) -> Template:
+    headers = {}
+    if error is not None and error.key == "login.throttled":
+        headers["Retry-After"] = str(error.params["seconds"])
+    return Template(
+        "accounts/login.html",
+        context={"next": next_path, "username": username, "error": error},
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 @get("/login", name="login", include_in_schema=False)
-async def login_page(next: FromQuery[str] = "/") -> Template:
-    return Template("accounts/login.html", context={"next": _safe_next(next), "error": None, "username": ""})
+async def login_page(
+    request: Request[User | None, Any, Any], next: FromQuery[str] = "/"
+) -> Template | Redirect:
+    if request.user is not None:
+        return Redirect(_after_login(next))
+    return _login_page(next_path=_after_login(next))
 
 
 @post("/login", name="login:submit", include_in_schema=False)
 async def login_submit(
-    request: Request[Any, Any, Any],
+    request: Request[User | None, Any, Any],
+    state: State,
     db_session: NamedDependency[AsyncSession],
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
-    user = await db_session.scalar(sa.select(User).where(User.username == data.username.strip()))
-    ok = await verify_password_or_dummy(user.password_hash if user else None, data.password)
-    if not ok or user is None or not user.is_active:
-        return Template(
-            "accounts/login.html",
-            context={"next": _safe_next(data.next), "error": "login.invalid", "username": data.username},
-            status_code=400,
-        )
-    request.clear_session()
-    request.set_session({SESSION_USER_KEY: user.id})
-    return Redirect(_safe_next(data.next))
+    """Check the credentials, counting the attempt against the account and address first."""
+    runtime: Runtime = state.runtime
+    next_path = _after_login(data.next)
+    ip = request.client.host if request.client else "unknown"
+    throttle = LoginThrottle(runtime.kv("throttle"), runtime.settings.login_max_failures)
+    decision = await throttle.attempt(data.username, ip)
+    if not decision.allowed:
+        error = Message("login.throttled", {"seconds": decision.retry_after})
+        return _login_page(next_path=next_path, username=data.username, error=error, status_code=429)
+    user = await UserService(db_session).authenticate(data.username, data.password)
+    if user is None:
+        # One message whether the account is unknown, inactive or the password wrong.
+        error = Message("login.invalid")
+        return _login_page(next_path=next_path, username=data.username, error=error, status_code=400)
+    await throttle.succeeded(data.username, ip)
+    start_session(request, user)
+    return Redirect(next_path)
 
 
 @post("/logout", name="logout", include_in_schema=False)
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
-    request.clear_session()
+    end_session(request)
     return Redirect("/login")
 
 
-ROUTES = [login_page, login_submit, logout]
+ROUTES = [login_page, login_submit, logout, UsersAdminController]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.accounts.models import ApiToken, User
 from desk.db import utcnow
 
-__all__ = ["TOKEN_PREFIX", "authenticate_token", "hash_token", "issue_token"]
+__all__ = ["TOKEN_PREFIX", "authenticate_token", "hash_token", "issue_token", "list_tokens", "revoke_token"]
 
 TOKEN_PREFIX = "desk_"  # noqa: S105 - a public prefix, not a secret
 
@@ -22,7 +22,11 @@ def hash_token(token: str) -> str:
 
 
 async def issue_token(session: AsyncSession, user: User, name: str) -> tuple[str, ApiToken]:
-    """A new token for ``user``: the plaintext (shown once, never stored) and its row."""
+    """A new token for ``user``: the plaintext (shown once, never stored) and its row.
+
+    The token acts as its user, with that user's role and store scope; only admins issue them
+    (today through ``desk tokens create``, run by whoever operates the server).
+    """
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:12])
     session.add(row)
@@ -41,3 +45,18 @@ async def authenticate_token(session: AsyncSession, token: str) -> User | None:
         return None
     row.last_used_at = utcnow()
     return row.user
+
+
+async def list_tokens(session: AsyncSession) -> list[ApiToken]:
+    """Every token, newest first (revoked ones included, so the list doubles as a record)."""
+    return list(await session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())))
+
+
+async def revoke_token(session: AsyncSession, ref: str) -> ApiToken | None:
+    """Revoke the live token whose id or shown prefix is ``ref``; None when there is no such token."""
+    by_id = ref.isascii() and ref.isdigit() and len(ref) < 19
+    where = ApiToken.id == int(ref) if by_id else ApiToken.prefix == ref
+    row = await session.scalar(sa.select(ApiToken).where(where, ApiToken.revoked_at.is_(None)))
+    if row is not None:
+        row.revoked_at = utcnow()
+    return row

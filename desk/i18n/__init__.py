@@ -15,7 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "catalogue", "negotiate", "translate"]
+import msgspec
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Message", "catalogue", "negotiate", "translate"]
 
 LANGUAGES: dict[str, str] = {"zh-CN": "简体中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh-CN"
@@ -61,6 +63,20 @@ def translate(language: str, key: str, /, **params: object) -> str:
             log.warning("missing message %r", key)
             return key
     return text.format(**params) if params else text
+
+
+class Message(msgspec.Struct, frozen=True):
+    """A user-facing text not yet translated: a catalogue key and its placeholders.
+
+    Services return these (e.g. per-field form errors) so that the web page shows them in the
+    reader's language and the CLI in English, from the same catalogue.
+    """
+
+    key: str
+    params: dict[str, str | int] = msgspec.field(default_factory=dict)
+
+    def render(self, language: str) -> str:
+        return translate(language, self.key, **self.params)
 
 
 def negotiate(*candidates: str | None, default: str = DEFAULT_LANGUAGE) -> str:

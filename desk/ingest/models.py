@@ -46,6 +46,14 @@ class PlatformEvent(Base):
         sa.UniqueConstraint("store_id", "dedup_key"),
         sa.UniqueConstraint("corp_id", "dedup_key"),
         sa.Index("ix_platform_event_claim", "state", "next_attempt_at"),
+        # The queue proper: only unfinished events, in claim order. Small however many events are
+        # kept, and scanned in id order so a claim stops after one batch.
+        sa.Index(
+            "ix_platform_event_due",
+            "id",
+            postgresql_where=sa.text("state IN ('pending', 'processing')"),
+            sqlite_where=sa.text("state IN ('pending', 'processing')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -54,7 +54,9 @@ class CryptoError(ValueError):
 
 def sign(*parts: str) -> str:
     """SHA-1 hex digest of the parts sorted and concatenated (``signature`` / ``msg_signature``)."""
-    return hashlib.sha1("".join(sorted(parts)).encode(), usedforsecurity=False).hexdigest()
+    # surrogatepass: a query parameter can be any str, and hashing it must not raise.
+    joined = "".join(sorted(parts)).encode("utf-8", "surrogatepass")
+    return hashlib.sha1(joined, usedforsecurity=False).hexdigest()
 
 
 def decode_aes_key(encoding_aes_key: str) -> bytes:
@@ -105,7 +107,8 @@ class MsgCrypt:
     def verify(self, signature: str, timestamp: str, nonce: str, encrypt: str = "") -> None:
         """Raise :class:`CryptoError` (-40001) unless ``signature`` matches; constant time."""
         expected = self.signature(timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected, signature.lower()):
+        # Compared as bytes: compare_digest refuses non-ASCII str, and a query string can hold any.
+        if not hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "surrogatepass")):
             raise CryptoError(VALIDATE_SIGNATURE_ERROR, "signature mismatch")
 
     # -- payloads ---------------------------------------------------------------------------

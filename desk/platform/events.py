@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import xml.etree.ElementTree as ET
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 import msgspec
 
@@ -47,6 +47,9 @@ __all__ = [
 
 Id = str | int
 
+EpochSeconds = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799)]
+"""A ``CreateTime``: refused beyond 9999-12-31, which no datetime (or database column) can hold."""
+
 
 def _id(value: Id) -> str:
     return value if isinstance(value, str) else str(value)
@@ -64,7 +67,7 @@ class Envelope(msgspec.Struct, frozen=True):
 
     ToUserName: str = ""
     FromUserName: str = ""
-    CreateTime: int = 0
+    CreateTime: EpochSeconds = 0
     MsgType: str = "event"
     Event: str = ""
 
@@ -299,7 +302,7 @@ def decode_channels_event(payload: bytes) -> ChannelsEvent:
     except msgspec.DecodeError as exc:
         raise EventDecodeError(f"malformed {envelope.Event}: {exc}") from None
     _require_business_id(event)
-    return event  # type: ignore[return-value]
+    return cast("ChannelsEvent", event)
 
 
 def _require_business_id(event: Envelope) -> None:
@@ -331,7 +334,7 @@ class KfMsgOrEvent(msgspec.Struct, frozen=True):
 
     kind: ClassVar[str] = "kf"
     ToUserName: str = ""
-    CreateTime: int = 0
+    CreateTime: EpochSeconds = 0
     MsgType: str = "event"
     Event: str = "kf_msg_or_event"
     Token: str = ""
@@ -347,7 +350,7 @@ class ExternalContactEvent(msgspec.Struct, frozen=True):
     kind: ClassVar[str] = "contact"
     ToUserName: str = ""
     FromUserName: str = ""
-    CreateTime: int = 0
+    CreateTime: EpochSeconds = 0
     MsgType: str = "event"
     Event: str = "change_external_contact"
     ChangeType: str = ""
@@ -364,7 +367,7 @@ class UnknownWeComEvent(msgspec.Struct, frozen=True):
     kind: ClassVar[str] = "unknown"
     ToUserName: str = ""
     FromUserName: str = ""
-    CreateTime: int = 0
+    CreateTime: EpochSeconds = 0
     MsgType: str = ""
     Event: str = ""
     digest: str = ""
@@ -389,7 +392,7 @@ def _parse_xml(data: bytes) -> dict[str, str]:
     """
     try:
         root = ET.fromstring(data)  # noqa: S314 - see docstring
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: unknown declared encoding
         raise EventDecodeError(f"not XML: {exc}") from None
     return {child.tag: (child.text or "").strip() for child in root}
 

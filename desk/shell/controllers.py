@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar import Request, get
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.auth import requires_role
 from desk.accounts.models import Role, User
 from desk.i18n import LANGUAGES
+from desk.shell.redirects import local_path
+from desk.stores.activity import PanelName, latest_conversations
+from desk.stores.services import stores_visible_to
 from desk.templating import LANGUAGE_COOKIE
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "SETTINGS_SECTIONS", "SettingsSection"]
+
+
+class SettingsSection(NamedTuple):
+    """A card on the settings page: texts ``settings.<name>.title`` / ``.summary``, and its path."""
+
+    name: str
+    path: str
+
+
+# Sections owned by other domains are listed here too and shown once their pages exist.
+SETTINGS_SECTIONS: tuple[SettingsSection, ...] = (
+    SettingsSection("stores", "/settings/stores"),
+    SettingsSection("wecom", "/settings/wecom"),
+    SettingsSection("users", "/settings/users"),
+    SettingsSection("events", "/settings/events"),
+)
 
 
 @get("/", name="home", include_in_schema=False)
@@ -26,28 +48,44 @@ async def home(request: Request[User, Any, Any]) -> Redirect:
 @get("/lang/{code:str}", name="lang", include_in_schema=False)
 async def switch_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     """Remember the chosen UI language in a cookie and go back where the user was."""
-    target = request.headers.get("referer") or "/"
-    if not target.startswith(str(request.base_url)) and not target.startswith("/"):
-        target = "/"  # never redirect off-site
-    response = Redirect(target)
+    response = Redirect(local_path(request.headers.get("referer") or "/", base_url=str(request.base_url)))
     if code in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax")
     return response
 
 
 @get("/inbox", name="inbox:index", include_in_schema=False, guards=[requires_role(Role.AGENT)])
-async def inbox_index() -> Template:
-    return Template("shell/inbox.html")
+async def inbox_index(
+    request: HTMXRequest,
+    db_session: NamedDependency[AsyncSession],
+    panel: FromQuery[PanelName | None] = None,
+) -> Template:
+    """A preview of the latest buyer messages across the user's stores, until the workbench lands.
+
+    The htmx poll (``?panel=conversations``) gets just the list.
+    """
+    user: User = request.user
+    conversations = await latest_conversations(db_session, user)
+    context = {"conversations": conversations, "show_store": True}
+    if request.htmx and panel is PanelName.CONVERSATIONS:
+        return Template("stores/_conversations.html", context=context)
+    stores = await stores_visible_to(db_session, user)
+    return Template("shell/inbox.html", context={**context, "stores": stores})
 
 
 @get("/dashboard", name="dashboard:index", include_in_schema=False, guards=[requires_role(Role.MANAGER)])
-async def dashboard_index() -> Template:
-    return Template("shell/dashboard.html")
+async def dashboard_index(
+    request: Request[User, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> Template:
+    stores = await stores_visible_to(db_session, request.user)
+    return Template("shell/dashboard.html", context={"stores": stores})
 
 
 @get("/settings", name="settings:index", include_in_schema=False, guards=[requires_role(Role.ADMIN)])
-async def settings_index() -> Template:
-    return Template("shell/settings.html")
+async def settings_index(request: Request[User, Any, Any]) -> Template:
+    routes = request.app.route_handler_method_map
+    sections = [section for section in SETTINGS_SECTIONS if section.path in routes]
+    return Template("shell/settings.html", context={"sections": sections})
 
 
 ROUTES = [home, switch_language, inbox_index, dashboard_index, settings_index]

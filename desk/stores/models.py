@@ -54,3 +54,4 @@ class WeComCorp(TimestampMixin, Base):
     default_store_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("store.id", ondelete="SET NULL"), default=None
     )
+    is_active: Mapped[bool] = mapped_column(default=True)

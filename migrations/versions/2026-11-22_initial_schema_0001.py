@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 01:44:35.619945+00:00
+Create Date: 2026-11-22 02:30:45.391688+00:00
 """
 
 from collections.abc import Sequence
@@ -122,6 +122,7 @@ def upgrade() -> None:
         sa.Column("token_enc", sa.Text(), nullable=False),
         sa.Column("aes_key_enc", sa.Text(), nullable=False),
         sa.Column("default_store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -275,6 +276,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("platform_event", schema=None) as batch_op:
         batch_op.create_index("ix_platform_event_claim", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index(
+            "ix_platform_event_due",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("state IN ('pending', 'processing')"),
+            sqlite_where=sa.text("state IN ('pending', 'processing')"),
+        )
 
     op.create_table(
         "store_order",
@@ -403,6 +411,11 @@ def downgrade() -> None:
 
     op.drop_table("store_order")
     with op.batch_alter_table("platform_event", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_platform_event_due",
+            postgresql_where=sa.text("state IN ('pending', 'processing')"),
+            sqlite_where=sa.text("state IN ('pending', 'processing')"),
+        )
         batch_op.drop_index("ix_platform_event_claim")
 
     op.drop_table("platform_event")

@@ -1,0 +1,75 @@
+"""Server-side sessions whose id changes at login, so a planted session id is worth nothing.
+
+Litestar's server-side backend keeps the id from the request's cookie for as long as it exists.
+An attacker who gets a victim to use a session id they know (session fixation) would then share
+the victim's logged-in session. :func:`start_session` marks the request, and the backend below
+deletes the old session and issues the cookie under a fresh random id instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.types import Message, ScopeSession
+
+from desk.accounts.auth import SESSION_USER_KEY, UNAUTHENTICATED_PATHS
+from desk.accounts.models import User
+from desk.settings import Settings
+
+__all__ = ["SESSION_COOKIE", "RotatingSessionBackend", "end_session", "session_config", "start_session"]
+
+SESSION_COOKIE = "desk_session"
+SESSION_MAX_AGE = 12 * 3600
+_ROTATE = "desk.session.rotate"
+_NEW_ID = "desk.session.new_id"
+
+
+def start_session(connection: ASGIConnection[Any, Any, Any, Any], user: User) -> None:
+    """Log ``user`` in for this browser under a new session id (the old session is deleted)."""
+    connection.scope[_ROTATE] = True  # type: ignore[literal-required]
+    connection.set_session({SESSION_USER_KEY: user.id})
+
+
+def end_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Log out: the stored session is deleted and the cookie cleared."""
+    connection.clear_session()
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """:class:`ServerSideSessionBackend` that honours :func:`start_session`'s request for a new id."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        new_id: str | None = connection.scope.get(_NEW_ID)  # type: ignore[assignment]
+        return new_id or super().get_session_id(connection)
+
+    async def store_in_message(
+        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> None:
+        if not scope_session and not connection.cookies.get(self.config.key):
+            # An anonymous visitor with nothing to keep: no store entry, no cookie (bots and
+            # health checks would otherwise fill the session store with empty sessions).
+            return
+        if connection.scope.get(_ROTATE) and _NEW_ID not in connection.scope:
+            old_id = connection.cookies.get(self.config.key)
+            if old_id:
+                await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            connection.scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
+        await super().store_in_message(scope_session, message, connection)
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
+def session_config(settings: Settings) -> ServerSideSessionConfig:
+    """Server-side sessions: the cookie holds only a random id; data lives in the ``sessions`` store."""
+    return RotatingSessionConfig(
+        key=SESSION_COOKIE,
+        store="sessions",
+        secure=settings.cookie_secure,
+        samesite="lax",
+        max_age=SESSION_MAX_AGE,
+        exclude=UNAUTHENTICATED_PATHS,
+    )

@@ -1,0 +1,84 @@
+"""Keeping after-sale requests in step with the platform.
+
+Like orders, after-sales are written only from ``getaftersaleorder`` answers and only over an
+older (or equal) ``update_time``, so redelivered or reordered events leave the newest state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from desk.accounts.models import User
+from desk.accounts.scoping import get_scoped
+from desk.aftersales.models import AfterSale
+from desk.db import utcnow
+from desk.orders.models import Buyer
+from desk.orders.services import clip, epoch_to_utc, guarded_upsert, save_buyer
+from desk.platform.channels_types import ChannelsAfterSale
+
+__all__ = ["aftersale_with_buyer", "save_aftersale"]
+
+_aftersale = AfterSale.__table__
+
+
+async def save_aftersale(
+    conn: AsyncConnection, store_id: int, aftersale: ChannelsAfterSale, fetched_at: dt.datetime
+) -> int | None:
+    """Store what ``getaftersaleorder`` answered at ``fetched_at``, with its buyer.
+
+    The platform reports the merchant's remaining time as seconds left (``deadline``); it is kept
+    as the instant it runs out, counted from when the answer was fetched. An answer older than
+    the stored row is dropped (None returned); otherwise the row's primary key is returned.
+    """
+    now = utcnow()
+    return_info = aftersale.return_info
+    values: dict[str, Any] = {
+        "store_id": store_id,
+        "after_sale_order_id": aftersale.after_sale_order_id,
+        "buyer_id": await save_buyer(conn, store_id, aftersale.openid, aftersale.unionid),
+        "order_id": aftersale.order_id,
+        "openid": aftersale.openid,
+        "status": aftersale.status,
+        "type": aftersale.type,
+        "product_id": aftersale.product_info.product_id,
+        "sku_id": aftersale.product_info.sku_id,
+        "count": aftersale.product_info.count,
+        "refund_amount": aftersale.refund_info.amount,
+        "refund_reason": aftersale.refund_info.refund_reason,
+        "reason": clip(aftersale.reason, _aftersale.c.reason),
+        "reason_text": clip(aftersale.reason_text, _aftersale.c.reason_text),
+        "description": aftersale.details.desc,
+        "receive_product": aftersale.details.receive_product,
+        "return_waybill_id": clip(return_info.waybill_id, _aftersale.c.return_waybill_id),
+        "return_delivery_id": clip(return_info.delivery_id, _aftersale.c.return_delivery_id),
+        "return_delivery_name": clip(return_info.delivery_name, _aftersale.c.return_delivery_name),
+        "merchant_deadline": (
+            fetched_at + dt.timedelta(seconds=aftersale.deadline) if aftersale.deadline > 0 else None
+        ),
+        "create_time": epoch_to_utc(aftersale.create_time),
+        "update_time": epoch_to_utc(aftersale.update_time),
+        "fetched_at": fetched_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    upsert = guarded_upsert(conn.dialect.name, _aftersale, ("store_id", "after_sale_order_id"), tuple(values))
+    pk = (await conn.execute(upsert, values)).scalar_one_or_none()
+    return None if pk is None else int(pk)
+
+
+async def aftersale_with_buyer(
+    session: AsyncSession, user: User, after_sale_order_id: str
+) -> tuple[AfterSale, Buyer | None]:
+    """The after-sale with the platform's id in ``user``'s stores, and its buyer.
+
+    Raises:
+        NotFoundException: when there is no such after-sale in the stores ``user`` may see.
+    """
+    aftersale = await get_scoped(
+        session, AfterSale, user, AfterSale.after_sale_order_id == after_sale_order_id
+    )
+    buyer = await session.get(Buyer, aftersale.buyer_id) if aftersale.buyer_id is not None else None
+    return aftersale, buyer

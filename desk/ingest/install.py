@@ -1,0 +1,86 @@
+"""Wiring: what a web process needs to receive pushes, and the processing that applies them.
+
+* :class:`Ingest` — the receiving side of one web app: credential cache, group-commit writer and
+  receiver. The app's lifespan runs the writer, whoever owns the runtime.
+* :class:`EventProcessing` — the worker and the reconciler over one set of platform clients; a
+  background service of the runtime (``desk worker``, or inside the app when ``DESK_WORKER`` is
+  ``embedded``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from desk.ingest.credentials import CredentialCache
+from desk.ingest.receiver import PushReceiver
+from desk.ingest.reconcile import Reconciler
+from desk.ingest.worker import Worker
+from desk.ingest.writer import EventWriter
+from desk.runtime import Runtime
+from desk.stores.clients import PlatformClients
+
+__all__ = ["EventProcessing", "Ingest", "install_ingest"]
+
+
+class Ingest:
+    """Receiving pushes in a web process; ``stored`` is set whenever a batch of pushes committed."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        self.stored = asyncio.Event()
+        self.credentials = CredentialCache(runtime.db, runtime.secrets)
+        self.writer = EventWriter(
+            runtime.db,
+            batch_max=settings.ingest_batch_max,
+            batch_wait_ms=settings.ingest_batch_wait_ms,
+            on_commit=self.stored.set,
+        )
+        self.receiver = PushReceiver(self.credentials, self.writer)
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        """Run the writer for the life of the app (pushes answer 503 outside it)."""
+        await self.writer.start()
+        try:
+            yield
+        finally:
+            await self.writer.stop()
+
+
+class EventProcessing:
+    """The worker and the reconciler, sharing one HTTP pool and token cache (a background service)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        loops: int = 1,
+        wake: asyncio.Event | None = None,
+        reconcile: bool = True,
+    ) -> None:
+        self.clients = PlatformClients(runtime)
+        self.worker = Worker(runtime.db, runtime.settings, self.clients, loops=loops, wake=wake)
+        self.reconciler = Reconciler(runtime.db, runtime.settings, self.clients) if reconcile else None
+
+    async def start(self) -> None:
+        await self.worker.start()
+        if self.reconciler is not None:
+            await self.reconciler.start()
+
+    async def stop(self) -> None:
+        if self.reconciler is not None:
+            await self.reconciler.stop()
+        await self.worker.stop()
+        await self.clients.aclose()
+
+
+def install_ingest(runtime: Runtime, *, background: bool) -> Ingest:
+    """The push receiver for an app over ``runtime``; with ``background`` (the app owns the runtime)
+    and ``DESK_WORKER=embedded``, also the in-process worker and reconciler as runtime services."""
+    ingest = Ingest(runtime)
+    if background and runtime.settings.worker == "embedded":
+        runtime.add_service(EventProcessing(runtime, loops=1, wake=ingest.stored))
+    return ingest

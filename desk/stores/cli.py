@@ -1,0 +1,145 @@
+"""``desk stores …`` and ``desk corps …``: connect stores and WeCom corps from scripts.
+
+``desk stores add`` prints only the push URL on stdout (notes go to stderr), so a script can
+capture it: ``url=$(desk stores add --name … --appid … --secret … --token … --aes-key …)``.
+Other domains add their store commands to the :data:`stores` group.
+"""
+
+from __future__ import annotations
+
+import click
+
+from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
+from desk.errors import Invalid
+from desk.stores.models import Store, WeComCorp
+from desk.stores.services import (
+    CorpForm,
+    CorpService,
+    StoreForm,
+    StoreService,
+    corp_push_url,
+    find_store,
+    store_push_url,
+)
+
+__all__ = ["corps", "stores"]
+
+# Form fields as the operator knows them: the command's options.
+STORE_OPTIONS = {
+    "name": "--name",
+    "appid": "--appid",
+    "appsecret": "--secret",
+    "token": "--token",
+    "aes_key": "--aes-key",
+}
+CORP_OPTIONS = {
+    "name": "--name",
+    "corpid": "--corpid",
+    "secret": "--secret",
+    "token": "--token",
+    "aes_key": "--aes-key",
+    "default_store_id": "--default-store",
+}
+
+
+@main.group()
+def stores() -> None:
+    """WeChat Channels stores (视频号小店)."""
+
+
+@stores.command("add")
+@click.option("--name", default="", help="Store name as agents see it.")
+@click.option("--appid", default="", help="The store's AppID (wx…).")
+@click.option("--secret", default="", help="The store's AppSecret.")
+@click.option("--token", default="", help="Message push Token (3–32 letters or digits).")
+@click.option("--aes-key", default="", help="Message push EncodingAESKey (43 characters).")
+def stores_add(name: str, appid: str, secret: str, token: str, aes_key: str) -> None:
+    """Connect a store and print its push URL (enter it in the store backend's 消息推送)."""
+    settings = load_cli_settings()
+    form = StoreForm(name=name, appid=appid, appsecret=secret, token=token, aes_key=aes_key)
+
+    async def add() -> Store:
+        async with open_runtime(settings) as runtime, runtime.db.session() as session:
+            result = await StoreService(session, runtime.secrets).create(form)
+            if isinstance(result, Invalid):
+                raise fail(result.one_line(STORE_OPTIONS))
+            return result
+
+    store = run(add())
+    click.echo(f"connected store {store.name!r} ({store.appid}); its push URL:", err=True)
+    click.echo(store_push_url(settings, store))
+
+
+@stores.command("list")
+def stores_list() -> None:
+    """List stores with their push URL (secrets are never printed)."""
+    settings = load_cli_settings()
+
+    async def fetch() -> list[Store]:
+        async with open_runtime(settings) as runtime, runtime.db.session() as session:
+            return await StoreService(session, runtime.secrets).list_stores()
+
+    for store in run(fetch()):
+        status = "active" if store.is_active else "deactivated"
+        url = store_push_url(settings, store)
+        click.echo(f"{store.id:>5}  {store.name:<20} {store.appid:<20} {status:<12} {url}")
+
+
+@main.group()
+def corps() -> None:
+    """WeCom (企业微信) corps."""
+
+
+@corps.command("add")
+@click.option("--name", default="", help="Name as admins see it.")
+@click.option("--corpid", default="", help="The corp ID (ww…).")
+@click.option("--secret", default="", help="Secret of the app allowed to call the kf API.")
+@click.option("--token", default="", help="Callback Token (3–32 letters or digits).")
+@click.option("--aes-key", default="", help="Callback EncodingAESKey (43 characters).")
+@click.option(
+    "--default-store", default="", metavar="KEY_OR_NAME", help="Store for buyers arriving via WeCom kf."
+)
+def corps_add(*, name: str, corpid: str, secret: str, token: str, aes_key: str, default_store: str) -> None:
+    """Connect a WeCom corp and print its callback URL."""
+    settings = load_cli_settings()
+
+    async def add() -> WeComCorp:
+        async with open_runtime(settings) as runtime, runtime.db.session() as session:
+            store_id = ""
+            if default_store:
+                store = await find_store(session, default_store)
+                if store is None:
+                    raise fail(f"--default-store: no store has the key or name {default_store!r}")
+                store_id = str(store.id)
+            form = CorpForm(
+                name=name,
+                corpid=corpid,
+                secret=secret,
+                token=token,
+                aes_key=aes_key,
+                default_store_id=store_id,
+            )
+            result = await CorpService(session, runtime.secrets).create(form)
+            if isinstance(result, Invalid):
+                raise fail(result.one_line(CORP_OPTIONS))
+            return result
+
+    corp = run(add())
+    click.echo(f"connected WeCom corp {corp.name!r} ({corp.corpid}); its callback URL:", err=True)
+    click.echo(corp_push_url(settings, corp))
+
+
+@corps.command("list")
+def corps_list() -> None:
+    """List WeCom corps with their callback URL (secrets are never printed)."""
+    settings = load_cli_settings()
+
+    async def fetch() -> list[WeComCorp]:
+        async with open_runtime(settings) as runtime, runtime.db.session() as session:
+            return await CorpService(session, runtime.secrets).list_corps()
+
+    for corp in run(fetch()):
+        status = "active" if corp.is_active else "deactivated"
+        click.echo(
+            f"{corp.id:>5}  {corp.name:<20} {corp.corpid:<20} {status:<12} {corp_push_url(settings, corp)}"
+        )

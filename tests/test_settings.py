@@ -1,0 +1,46 @@
+"""Settings come from DESK_* variables, typed, with embedded defaults; mistakes are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from desk.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_are_the_embedded_footprint() -> None:
+    settings = load_settings({})
+    assert settings.is_sqlite
+    assert settings.redis_url is None
+    assert settings.worker == "embedded"
+    assert settings.language == "zh-CN"
+
+
+def test_values_are_converted_from_text() -> None:
+    settings = load_settings({"DESK_PORT": "9000", "DESK_DEBUG": "true", "DESK_INGEST_BATCH_WAIT_MS": "1.5"})
+    assert (settings.port, settings.debug, settings.ingest_batch_wait_ms) == (9000, True, 1.5)
+    assert settings.base_url == "http://127.0.0.1:9000"
+
+
+def test_other_variables_are_ignored() -> None:
+    assert load_settings({"PATH": "/bin", "DESKTOP_SESSION": "x"}) == Settings()
+
+
+@given(st.from_regex(r"DESK_[A-Z_]{1,20}", fullmatch=True))
+def test_any_unknown_desk_name_is_refused(name: str) -> None:
+    if name.removeprefix("DESK_").lower() in Settings.__struct_fields__:
+        return
+    with pytest.raises(SettingsError, match=f"unknown setting {name}"):
+        load_settings({name: "1"})
+
+
+def test_generated_secret_key_is_kept(tmp_path: Path) -> None:
+    settings = Settings(var_dir=str(tmp_path))
+    first = settings.resolved_secret_key()
+    assert len(first) >= 48
+    assert settings.resolved_secret_key() == first
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0  # readable by the owner only
+    assert Settings(var_dir=str(tmp_path), secret_key="given").resolved_secret_key() == "given"
