@@ -25,6 +25,7 @@ from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import AfterSale
 from desk.db import Base
 from desk.errors import exception_handlers
+from desk.gc_tuning import tune_for_service
 from desk.health import healthz
 from desk.inbox.models import Conversation, Message
 from desk.ingest import api as ingest_api
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if owns_runtime:
             async with runtime.running():
+                tune_for_service()
                 yield
         else:
             yield

@@ -76,6 +76,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reconcile_overlap_s: float = 300.0
     """Each reconciliation re-lists this much before its watermark (platform indexes lag a little)."""
     event_retention_days: int = 30
+    """Applied (done / ignored) events older than this are deleted; unfinished ones are always kept."""
     login_max_failures: int = 5
     """Failed logins allowed per account and IP in one minute before answering 429."""
 

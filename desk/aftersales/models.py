@@ -16,7 +16,10 @@ class AfterSale(TimestampMixin, Base):
     """One after-sale request: ``type`` REFUND (仅退款), RETURN (退货退款) or EXCHANGE (换货)."""
 
     __tablename__ = "aftersale"
-    __table_args__ = (sa.UniqueConstraint("store_id", "after_sale_order_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "after_sale_order_id"),
+        sa.Index("ix_aftersale_store_created", "store_id", "create_time"),  # a store's latest requests
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("store.id", ondelete="CASCADE"))

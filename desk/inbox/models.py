@@ -40,7 +40,10 @@ class Conversation(TimestampMixin, Base):
     """
 
     __tablename__ = "conversation"
-    __table_args__ = (sa.UniqueConstraint("store_id", "channel", "peer_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "channel", "peer_id"),
+        sa.Index("ix_conversation_store_last_message", "store_id", "last_message_at"),  # latest chats
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("store.id", ondelete="CASCADE"))

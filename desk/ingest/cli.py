@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
 from desk.cli_base import check_ready, fail, load_cli_settings, main, open_runtime, run
+from desk.gc_tuning import tune_for_service
 from desk.ingest.install import EventProcessing
 from desk.ingest.reconcile import Kind, SyncReport, reconcile_store
 from desk.settings import Settings
@@ -53,6 +54,7 @@ async def _work(settings: Settings, loops: int, *, reconcile: bool) -> None:
     async with open_runtime(settings) as runtime:
         processing = EventProcessing(runtime, loops=loops, reconcile=reconcile)
         await processing.start()
+        tune_for_service()
         click.echo(f"desk worker {processing.worker.name}: {loops} loop(s); stop with Ctrl-C", err=True)
         try:
             await stop.wait()

@@ -116,7 +116,8 @@ class CredentialCache:
     async def _load_store(self, key: str) -> StoreCredentials | None:
         columns = (Store.id, Store.appid, Store.token_enc, Store.aes_key_enc)
         async with self._db.engine.connect() as conn:
-            row = (await conn.execute(sa.select(*columns).where(Store.key == key))).first()
+            # A deactivated store is disconnected: its pushes are refused like an unknown URL's.
+            row = (await conn.execute(sa.select(*columns).where(Store.key == key, Store.is_active))).first()
         if row is None:
             return None
         crypt = self._crypt(row.token_enc, row.aes_key_enc, row.appid)
@@ -125,7 +126,9 @@ class CredentialCache:
     async def _load_corp(self, key: str) -> CorpCredentials | None:
         columns = (WeComCorp.id, WeComCorp.corpid, WeComCorp.token_enc, WeComCorp.aes_key_enc)
         async with self._db.engine.connect() as conn:
-            row = (await conn.execute(sa.select(*columns).where(WeComCorp.key == key))).first()
+            row = (
+                await conn.execute(sa.select(*columns).where(WeComCorp.key == key, WeComCorp.is_active))
+            ).first()
         if row is None:
             return None
         crypt = self._crypt(row.token_enc, row.aes_key_enc, row.corpid)

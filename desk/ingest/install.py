@@ -2,9 +2,9 @@
 
 * :class:`Ingest` — the receiving side of one web app: credential cache, group-commit writer and
   receiver. The app's lifespan runs the writer, whoever owns the runtime.
-* :class:`EventProcessing` — the worker and the reconciler over one set of platform clients; a
-  background service of the runtime (``desk worker``, or inside the app when ``DESK_WORKER`` is
-  ``embedded``).
+* :class:`EventProcessing` — the worker, the reconciler and the retention purge over one set of
+  platform clients; a background service of the runtime (``desk worker``, or inside the app when
+  ``DESK_WORKER`` is ``embedded``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from desk.ingest.credentials import CredentialCache
 from desk.ingest.receiver import PushReceiver
 from desk.ingest.reconcile import Reconciler
+from desk.ingest.retention import RetentionJob
 from desk.ingest.worker import Worker
 from desk.ingest.writer import EventWriter
 from desk.runtime import Runtime
@@ -64,15 +65,18 @@ class EventProcessing:
         self.clients = PlatformClients(runtime)
         self.worker = Worker(runtime.db, runtime.settings, self.clients, loops=loops, wake=wake)
         self.reconciler = Reconciler(runtime.db, runtime.settings, self.clients) if reconcile else None
+        self.retention = RetentionJob(runtime.db, runtime.settings.event_retention_days)
 
     async def start(self) -> None:
         await self.worker.start()
+        await self.retention.start()
         if self.reconciler is not None:
             await self.reconciler.start()
 
     async def stop(self) -> None:
         if self.reconciler is not None:
             await self.reconciler.stop()
+        await self.retention.stop()
         await self.worker.stop()
         await self.clients.aclose()
 

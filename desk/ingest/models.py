@@ -34,6 +34,13 @@ def _state_enum() -> sa.Enum:
     return sa.Enum(EventState, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
+def _partial_index(name: str, *columns: str, where: str, unique: bool = False) -> sa.Index:
+    """An index over the rows matching ``where`` only, on PostgreSQL and SQLite alike."""
+    return sa.Index(
+        name, *columns, unique=unique, postgresql_where=sa.text(where), sqlite_where=sa.text(where)
+    )
+
+
 class PlatformEvent(Base):
     """One push from the platform, stored before it is acknowledged.
 
@@ -43,17 +50,23 @@ class PlatformEvent(Base):
 
     __tablename__ = "platform_event"
     __table_args__ = (
-        sa.UniqueConstraint("store_id", "dedup_key"),
-        sa.UniqueConstraint("corp_id", "dedup_key"),
-        sa.Index("ix_platform_event_claim", "state", "next_attempt_at"),
+        # Every index here is paid for by every push on the hot path, so each is as small as it
+        # can be: partial indexes hold only the rows their queries look for.
+        _partial_index(
+            "uq_platform_event_store_dedup",
+            "store_id",
+            "dedup_key",
+            unique=True,
+            where="store_id IS NOT NULL",
+        ),
+        _partial_index(
+            "uq_platform_event_corp_dedup", "corp_id", "dedup_key", unique=True, where="corp_id IS NOT NULL"
+        ),
         # The queue proper: only unfinished events, in claim order. Small however many events are
         # kept, and scanned in id order so a claim stops after one batch.
-        sa.Index(
-            "ix_platform_event_due",
-            "id",
-            postgresql_where=sa.text("state IN ('pending', 'processing')"),
-            sqlite_where=sa.text("state IN ('pending', 'processing')"),
-        ),
+        _partial_index("ix_platform_event_due", "id", where="state IN ('pending', 'processing')"),
+        # What the admin page lists: parked events, newest first.
+        _partial_index("ix_platform_event_parked", "id", where="state = 'parked'"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -30,7 +30,10 @@ class Order(TimestampMixin, Base):
     """An order (订单). Money in integer fen; names, phone and street arrive masked and stay so."""
 
     __tablename__ = "store_order"
-    __table_args__ = (sa.UniqueConstraint("store_id", "order_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "order_id"),
+        sa.Index("ix_store_order_store_created", "store_id", "create_time"),  # a store's latest orders
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("store.id", ondelete="CASCADE"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:30:45.391688+00:00
+Create Date: 2026-11-22 03:31:40.604835+00:00
 """
 
 from collections.abc import Sequence
@@ -177,6 +177,7 @@ def upgrade() -> None:
     with op.batch_alter_table("aftersale", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_aftersale_buyer_id"), ["buyer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_aftersale_order_id"), ["order_id"], unique=False)
+        batch_op.create_index("ix_aftersale_store_created", ["store_id", "create_time"], unique=False)
 
     op.create_table(
         "conversation",
@@ -214,6 +215,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_conversation_buyer_id"), ["buyer_id"], unique=False)
+        batch_op.create_index(
+            "ix_conversation_store_last_message", ["store_id", "last_message_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_conversation_waiting_since"), ["waiting_since"], unique=False)
 
     op.create_table(
@@ -271,17 +275,35 @@ def upgrade() -> None:
             ["store_id"], ["store.id"], name=op.f("fk_platform_event_store_id_store"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_platform_event")),
-        sa.UniqueConstraint("corp_id", "dedup_key", name=op.f("uq_platform_event_corp_id_dedup_key")),
-        sa.UniqueConstraint("store_id", "dedup_key", name=op.f("uq_platform_event_store_id_dedup_key")),
     )
     with op.batch_alter_table("platform_event", schema=None) as batch_op:
-        batch_op.create_index("ix_platform_event_claim", ["state", "next_attempt_at"], unique=False)
         batch_op.create_index(
             "ix_platform_event_due",
             ["id"],
             unique=False,
             postgresql_where=sa.text("state IN ('pending', 'processing')"),
             sqlite_where=sa.text("state IN ('pending', 'processing')"),
+        )
+        batch_op.create_index(
+            "ix_platform_event_parked",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("state = 'parked'"),
+            sqlite_where=sa.text("state = 'parked'"),
+        )
+        batch_op.create_index(
+            "uq_platform_event_corp_dedup",
+            ["corp_id", "dedup_key"],
+            unique=True,
+            postgresql_where=sa.text("corp_id IS NOT NULL"),
+            sqlite_where=sa.text("corp_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_platform_event_store_dedup",
+            ["store_id", "dedup_key"],
+            unique=True,
+            postgresql_where=sa.text("store_id IS NOT NULL"),
+            sqlite_where=sa.text("store_id IS NOT NULL"),
         )
 
     op.create_table(
@@ -326,6 +348,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("store_order", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_store_order_buyer_id"), ["buyer_id"], unique=False)
+        batch_op.create_index("ix_store_order_store_created", ["store_id", "create_time"], unique=False)
 
     op.create_table(
         "message",
@@ -407,25 +430,42 @@ def downgrade() -> None:
 
     op.drop_table("message")
     with op.batch_alter_table("store_order", schema=None) as batch_op:
+        batch_op.drop_index("ix_store_order_store_created")
         batch_op.drop_index(batch_op.f("ix_store_order_buyer_id"))
 
     op.drop_table("store_order")
     with op.batch_alter_table("platform_event", schema=None) as batch_op:
         batch_op.drop_index(
+            "uq_platform_event_store_dedup",
+            postgresql_where=sa.text("store_id IS NOT NULL"),
+            sqlite_where=sa.text("store_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_platform_event_corp_dedup",
+            postgresql_where=sa.text("corp_id IS NOT NULL"),
+            sqlite_where=sa.text("corp_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_platform_event_parked",
+            postgresql_where=sa.text("state = 'parked'"),
+            sqlite_where=sa.text("state = 'parked'"),
+        )
+        batch_op.drop_index(
             "ix_platform_event_due",
             postgresql_where=sa.text("state IN ('pending', 'processing')"),
             sqlite_where=sa.text("state IN ('pending', 'processing')"),
         )
-        batch_op.drop_index("ix_platform_event_claim")
 
     op.drop_table("platform_event")
     op.drop_table("kf_cursor")
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conversation_waiting_since"))
+        batch_op.drop_index("ix_conversation_store_last_message")
         batch_op.drop_index(batch_op.f("ix_conversation_buyer_id"))
 
     op.drop_table("conversation")
     with op.batch_alter_table("aftersale", schema=None) as batch_op:
+        batch_op.drop_index("ix_aftersale_store_created")
         batch_op.drop_index(batch_op.f("ix_aftersale_order_id"))
         batch_op.drop_index(batch_op.f("ix_aftersale_buyer_id"))
 

@@ -217,6 +217,14 @@ async def test_unknown_store_key_is_404(client, runtime, make_store) -> None:
     assert await events(runtime) == []
 
 
+async def test_a_deactivated_store_refuses_pushes_like_an_unknown_url(client, runtime, make_store) -> None:
+    store = await make_store(is_active=False)
+    query, body = channels_push(store_crypt(runtime, store), order_event("1"))
+    r = await client.post(f"/webhooks/channels/{store.key}?{query}", content=body)
+    assert r.status_code == 404
+    assert await events(runtime) == []
+
+
 async def test_wecom_push_for_another_corp_is_400(client, runtime, make_corp) -> None:
     corp = await make_corp()
     crypt = corp_crypt(runtime, corp)
