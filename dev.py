@@ -42,7 +42,8 @@ def ensure_venv(extra: str) -> None:
     say("installing desk and its dependencies (first run only; about a minute)")
     target = f"{ROOT}[{extra}]" if extra else str(ROOT)
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target],
+        # -qq: errors only; some machines' pip configuration prints pages of harmless warnings.
+        [str(PYTHON), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "-e", target],
         check=True,
     )
     for old in VENV.glob(f".installed-{extra or 'base'}-*"):

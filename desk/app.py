@@ -139,5 +139,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
+        # desk configures logging itself (configure_logging: level from DESK_LOG_LEVEL, quiet httpx).
+        logging_config=None,
         debug=settings.debug,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
 import secrets
 import signal
 from collections.abc import Iterator
@@ -206,6 +207,8 @@ async def run_demo(options: DemoOptions) -> None:
         channels_api_base=sim_url,
         wecom_api_base=sim_url,
         reconcile_interval_s=min(base.reconcile_interval_s, 120.0),
+        # Keep the terminal for the banner; DESK_LOG_LEVEL still asks for more.
+        log_level=os.environ.get("DESK_LOG_LEVEL", "WARNING"),
     )
     click.echo("applying migrations to ./var/demo.db …")
     await migrate.upgrade_async(settings.database_url)

@@ -12,6 +12,7 @@ _QUIET = ("httpx", "httpcore")
 
 
 def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level.upper())  # also when something configured handlers first
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

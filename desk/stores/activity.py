@@ -27,6 +27,7 @@ from desk.db import utcnow
 from desk.i18n import Message
 from desk.inbox.models import Conversation
 from desk.inbox.models import Message as ChatMessage
+from desk.ingest.models import EventState, PlatformEvent
 from desk.orders.models import Buyer, Order, OrderLine
 from desk.stores.models import Store
 
@@ -41,6 +42,7 @@ __all__ = [
     "OrderRow",
     "Panel",
     "PanelName",
+    "PushHealth",
     "StoreActivity",
     "Tone",
     "activity_panel",
@@ -51,6 +53,7 @@ __all__ = [
     "latest_orders",
     "masked_phone",
     "order_status_label",
+    "push_health",
     "store_activity",
 ]
 
@@ -469,3 +472,32 @@ async def activity_panel(
 ) -> Panel[Any]:
     """One panel alone, for the polling request that refreshes just that panel."""
     return await _PANELS[name](session, user, store_id=store_id)
+
+
+class PushHealth(msgspec.Struct, frozen=True):
+    """Whether the platform's pushes reach this store's URL, for the store page's "connection" line."""
+
+    last_received_at: dt.datetime | None
+    received_24h: int
+    parked: int
+    """Pushes that could not be applied after every retry (an admin can replay them)."""
+
+
+async def push_health(session: AsyncSession, store_id: int, *, now: dt.datetime | None = None) -> PushHealth:
+    """The store's latest push, how many arrived in the last 24 hours, and how many are parked.
+
+    The caller has already checked the user may see ``store_id``. One query; the 24-hour count
+    walks only the newest rows thanks to the descending primary-key scan of recent ids.
+    """
+    since = (now or utcnow()) - dt.timedelta(hours=24)
+    event = PlatformEvent.__table__
+    row = (
+        await session.execute(
+            sa.select(
+                sa.func.max(event.c.received_at),
+                sa.func.count().filter(event.c.received_at >= since),
+                sa.func.count().filter(event.c.state == EventState.PARKED),
+            ).where(event.c.store_id == store_id)
+        )
+    ).one()
+    return PushHealth(last_received_at=row[0], received_24h=row[1], parked=row[2])

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.accounts.models import User
 from desk.accounts.scoping import get_scoped
 from desk.runtime import Runtime
-from desk.stores.activity import PanelName, activity_panel, store_activity
+from desk.stores.activity import PanelName, activity_panel, push_health, store_activity
 from desk.stores.admin import CorpsAdminController, StoresAdminController
 from desk.stores.models import Store
 from desk.stores.schemas import StoreOut
@@ -60,6 +60,7 @@ class StoresController(Controller):
             context={
                 "store": store,
                 "push_url": store_push_url(runtime.settings, store),
+                "push_health": await push_health(db_session, store.id),
                 "conversations": activity.conversations,
                 "orders": activity.orders,
                 "aftersales": activity.aftersales,

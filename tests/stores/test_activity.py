@@ -16,6 +16,7 @@ from desk.aftersales.models import AfterSale
 from desk.db import utcnow
 from desk.i18n import LANGUAGES
 from desk.inbox.models import Channel, Conversation, Message, Sender
+from desk.ingest.models import EventSource, EventState, PlatformEvent
 from desk.orders.models import Buyer, Order, OrderLine
 from desk.stores.activity import (
     aftersale_status_label,
@@ -422,6 +423,39 @@ async def test_the_store_page_shows_three_live_panels(client, app, runtime, make
     assert "退货退款" in html
     assert "退款 ¥69.00" in html
     assert html.count("共 1 条") == 3
+
+
+async def test_the_store_page_says_whether_pushes_arrive(client, app, runtime, make_store, make_user) -> None:
+    store = await make_store("旗舰店")
+    await login(client, app, await make_user("xiaowang", Role.AGENT, [store]))
+    assert "尚未收到推送" in (await get(client, f"/stores/{store.id}")).text
+
+    now = utcnow()
+    async with runtime.db.session() as session:
+        for n, (state, age) in enumerate(
+            [
+                (EventState.DONE, dt.timedelta(hours=30)),
+                (EventState.DONE, dt.timedelta(minutes=2)),
+                (EventState.PARKED, dt.timedelta(minutes=1)),
+            ]
+        ):
+            session.add(
+                PlatformEvent(
+                    source=EventSource.CHANNELS,
+                    store_id=store.id,
+                    event_type="channels_ec_order_pay",
+                    dedup_key=f"k{n}",
+                    payload="{}",
+                    state=state,
+                    received_at=now - age,
+                    next_attempt_at=now,
+                )
+            )
+    html = (await get(client, f"/stores/{store.id}")).text
+    assert "尚未收到推送" not in html
+    assert "24 小时内 2 条" in html
+    assert "1 条推送处理失败" in html
+    assert 'href="/settings/events"' not in html  # agents cannot replay; only admins get the link
 
 
 async def test_a_polling_request_gets_just_its_panel_with_new_rows(

@@ -7,7 +7,7 @@ from desk.accounts.tokens import issue_token
 from tests.conftest import TEST_AES_KEY, login
 
 
-async def test_the_store_page_shows_identity_push_url_and_a_connection_placeholder(
+async def test_the_store_page_shows_identity_push_url_and_that_no_push_came_yet(
     client, app, make_user, make_store
 ) -> None:
     store = await make_store("旗舰店", appsecret="appsecret-value-1", token="tokenvalue1")
@@ -17,7 +17,7 @@ async def test_the_store_page_shows_identity_push_url_and_a_connection_placehold
     assert "旗舰店" in page.text
     assert store.appid in page.text
     assert f"/webhooks/channels/{store.key}" in page.text
-    assert "尚未检测" in page.text
+    assert "尚未收到推送" in page.text
     for secret in ("appsecret-value-1", "tokenvalue1", TEST_AES_KEY):
         assert secret not in page.text
 
