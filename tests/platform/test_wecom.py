@@ -441,12 +441,12 @@ async def test_customer_batchget(corp: WeComClient, platform: FakePlatform) -> N
 
 
 async def test_kf_contact_link_with_scene_param(corp: WeComClient, platform: FakePlatform) -> None:
-    platform.reply("cgi-bin/kf/add_contact_way", {"url": "https://work.weixin.qq.com/kfid/kfcXXXX"})
+    platform.reply("cgi-bin/kf/add_contact_way", {"url": "https://work.weixin.qq.com/kfid/kfc4a1b2c3d5e"})
     url = await corp.add_kf_contact_way("wkKF", scene="store1")
     assert platform.bodies("cgi-bin/kf/add_contact_way") == [{"open_kfid": "wkKF", "scene": "store1"}]
     assert (
         with_scene_param(url, "order=37 1&x")
-        == "https://work.weixin.qq.com/kfid/kfcXXXX&scene_param=order%3D37%201%26x"
+        == "https://work.weixin.qq.com/kfid/kfc4a1b2c3d5e&scene_param=order%3D37%201%26x"
     )
 
 
