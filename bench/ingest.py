@@ -346,7 +346,7 @@ def measure_worker(url: str, desk_port: int, orders: int) -> dict[str, float]:
             url, DESK_CHANNELS_API_BASE=f"http://127.0.0.1:{sim_port}", DESK_WORKER_CONCURRENCY="64"
         )
         wall = run_worker_until_applied(url, env)
-        done, span = applied_span_sync(url)
+        done, span = asyncio.run(applied_span(url))
         counts = asyncio.run(count_events(url))
         return {
             "events": done,
@@ -382,10 +382,6 @@ def run_worker_until_applied(url: str, env: dict[str, str]) -> float:
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
-
-
-def applied_span_sync(url: str) -> tuple[int, float]:
-    return asyncio.run(applied_span(url))
 
 
 async def _clear_events(url: str) -> None:

@@ -8,10 +8,9 @@ import uvicorn
 from desk import demo as _demo  # noqa: F401  (registers commands)
 from desk import migrate
 from desk.accounts import cli as _accounts_cli  # noqa: F401  (registers commands)
-from desk.cli_base import check_ready, fail, load_cli_settings, main, run
+from desk.cli_base import check_ready, fail, load_cli_settings, main
 from desk.db import redact_url
 from desk.ingest import cli as _ingest_cli  # noqa: F401  (registers commands)
-from desk.runtime import Runtime
 from desk.stores import cli as _stores_cli  # noqa: F401  (registers commands)
 
 __all__ = ["main"]
@@ -47,7 +46,7 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     settings = load_cli_settings()
-    run(Runtime(settings).check_database())
+    check_ready(settings, migrated=False)
     try:
         migrate.upgrade(settings.database_url, revision)
     except Exception as exc:

@@ -51,34 +51,27 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine, turning the errors an operator can fix into one-line messages."""
     try:
         return asyncio.run(coro)
-    except DatabaseUnavailableError as exc:
-        raise fail(str(exc)) from None
-    except (SecretError, SchemaOutOfDateError) as exc:
+    except (DatabaseUnavailableError, SecretError, SchemaOutOfDateError) as exc:
         raise fail(str(exc)) from None
 
 
-def check_ready(settings: Settings) -> None:
-    """Exit with a clear message unless the database is reachable and fully migrated."""
+def check_ready(settings: Settings, *, migrated: bool = True) -> None:
+    """Exit with a clear message unless the database is reachable (and, by default, fully migrated)."""
 
     async def check() -> None:
-        runtime = Runtime(settings)
-        try:
-            await runtime.check_database()
-            await require_head(runtime.db.engine)
-        finally:
-            await runtime.stop()
+        async with open_runtime(settings) as runtime:
+            if migrated:
+                await require_head(runtime.db.engine)
 
     run(check())
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, start_services: bool = False) -> AsyncIterator[Runtime]:
-    """A runtime whose database has been checked; background services only when asked."""
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime whose database has been checked (its background services are not started)."""
     runtime = Runtime(settings)
     try:
         await runtime.check_database()
-        if start_services:
-            await runtime.start()
         yield runtime
     finally:
         await runtime.stop()

@@ -186,23 +186,15 @@ class DemoOptions(msgspec.Struct, frozen=True, kw_only=True):
     var: Path
 
 
-async def run_demo(options: DemoOptions) -> None:
-    host, port, sim_port, scenario, seed = (
-        options.host,
-        options.port,
-        options.sim_port,
-        options.scenario,
-        options.seed,
-    )
-    var = options.var
-    db_path = var / "demo.db"
+def demo_settings(options: DemoOptions) -> Settings:
+    """The desk's settings for the demo: its own SQLite file, the embedded worker, the simulator."""
     base = load_cli_settings()
-    sim_url = f"http://{host}:{sim_port}"
-    settings = base.with_changes(
-        database_url=f"sqlite+aiosqlite:///{db_path}",
-        var_dir=str(var),
-        host=host,
-        port=port,
+    sim_url = f"http://{options.host}:{options.sim_port}"
+    return base.with_changes(
+        database_url=f"sqlite+aiosqlite:///{options.var / 'demo.db'}",
+        var_dir=str(options.var),
+        host=options.host,
+        port=options.port,
         worker="embedded",
         channels_api_base=sim_url,
         wecom_api_base=sim_url,
@@ -210,34 +202,39 @@ async def run_demo(options: DemoOptions) -> None:
         # Keep the terminal for the banner; DESK_LOG_LEVEL still asks for more.
         log_level=os.environ.get("DESK_LOG_LEVEL", "WARNING"),
     )
+
+
+async def run_demo(options: DemoOptions) -> None:
+    settings = demo_settings(options)
     click.echo("applying migrations to ./var/demo.db …")
     await migrate.upgrade_async(settings.database_url)
-    seeding = Runtime(settings)
-    try:
+    async with open_runtime(settings) as seeding:
         seeded = await seed_demo(seeding)
         if seeded:
             click.echo("seeded 3 stores, a WeCom corp and 4 users")
-        simulator = Simulator(seed=seed)
+        simulator = Simulator(seed=options.seed)
         await configure_simulator(seeding, simulator, settings.base_url)
-    finally:
-        await seeding.stop()
 
-    server = _Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning"))
+    server = _Server(
+        uvicorn.Config(create_app(settings), host=options.host, port=options.port, log_level="warning")
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    async with simulator.serving(host=host, port=sim_port):
+    async with simulator.serving(host=options.host, port=options.sim_port) as sim_url:
         serving = asyncio.create_task(server.serve())
         while not server.started:
             if serving.done():
                 serving.result()  # start-up failed: raise its error (e.g. port in use)
                 return
             await asyncio.sleep(0.05)
-        click.echo(_banner(settings, sim_url, scenario))
+        click.echo(_banner(settings, sim_url, options.scenario))
         traffic = (
-            asyncio.create_task(_traffic(simulator, scenario, warm_up=seeded)) if scenario != "none" else None
+            asyncio.create_task(_traffic(simulator, options.scenario, warm_up=seeded))
+            if options.scenario != "none"
+            else None
         )
         await stop.wait()
         click.echo("stopping …")

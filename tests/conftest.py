@@ -13,7 +13,6 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -230,6 +229,3 @@ async def login(client: httpx.AsyncClient, app: Litestar, user: User) -> None:
 def csrf_headers(client: httpx.AsyncClient) -> dict[str, str]:
     """The header htmx sends with unsafe requests (fetch a page first to get the cookie)."""
     return {"x-csrftoken": client.cookies.get("desk_csrf", "")}
-
-
-ROOT = Path(__file__).resolve().parent.parent

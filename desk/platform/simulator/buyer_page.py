@@ -12,6 +12,7 @@ messages without reloading and poll the chat, the orders and the push list.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -366,13 +367,7 @@ async def order_action(
         "confirm": lambda: sim.confirm_order(data.appid, data.order_id),
         "address": lambda: sim.request_address_change(data.appid, data.order_id),
     }
-    if data.action not in actions:
-        return _back(request, data.appid, data.openid, f"未知操作：{data.action}")
-    try:
-        actions[data.action]()
-    except (ApiError, UnknownObjectError) as exc:
-        return _back(request, data.appid, data.openid, _reason(exc))
-    return _back(request, data.appid, data.openid)
+    return _perform(request, data.appid, data.openid, actions.get(data.action), data.action)
 
 
 @post("/sim/buyer/aftersale", name="sim:buyer-aftersale", include_in_schema=False)
@@ -399,13 +394,20 @@ async def aftersale_action(
         "ship_back": lambda: sim.buyer_ships_return(data.appid, data.after_sale_order_id),
         "cancel": lambda: sim.buyer_cancels_aftersale(data.appid, data.after_sale_order_id),
     }
-    if data.action not in actions:
-        return _back(request, data.appid, data.openid, f"未知操作：{data.action}")
+    return _perform(request, data.appid, data.openid, actions.get(data.action), data.action)
+
+
+def _perform(
+    request: Request[Any, Any, Any], appid: str, openid: str, action: Callable[[], object] | None, name: str
+) -> Response[Any]:
+    """Do the buyer's chosen ``action`` and go back to their page, with the platform's refusal if any."""
+    if action is None:
+        return _back(request, appid, openid, f"未知操作：{name}")
     try:
-        actions[data.action]()
+        action()
     except (ApiError, UnknownObjectError) as exc:
-        return _back(request, data.appid, data.openid, _reason(exc))
-    return _back(request, data.appid, data.openid)
+        return _back(request, appid, openid, _reason(exc))
+    return _back(request, appid, openid)
 
 
 def _reason(exc: Exception) -> str:
