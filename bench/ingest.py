@@ -277,7 +277,7 @@ async def raw_asyncpg(url: str, concurrency: int, seconds: float) -> dict[str, f
 
 SIMULATOR_SCRIPT = f"""
 import asyncio, sys
-from desk.platform.simulator import Simulator, SimStore
+from desk.simulator import Simulator, SimStore
 port, push_url, orders = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 async def main():
     sim = Simulator(seed=7, time_scale=0.0, push_concurrency=64)

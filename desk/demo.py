@@ -30,8 +30,8 @@ from desk.accounts.services import NewUserForm, UserService
 from desk.app import create_app
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.errors import Invalid
-from desk.platform.simulator import SCENARIOS, SimCorp, SimStore, Simulator
-from desk.platform.simulator.runner import serve_until_stopped
+from desk.simulator import SCENARIOS, SimCorp, SimStore, Simulator
+from desk.simulator.runner import serve_until_stopped
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.stores.models import Store, WeComCorp

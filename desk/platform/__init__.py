@@ -9,7 +9,9 @@
 * :mod:`~desk.platform.tokens` — the single-flight access-token refresher and its caches.
 * :mod:`~desk.platform.errors` — what the clients raise; :mod:`~desk.platform.calls` — the
   shared error-envelope and retry policy; :mod:`~desk.platform.wire` — tolerant reply decoding.
-* :mod:`~desk.platform.simulator` — a fake platform speaking the same protocol (demo, tests).
+
+The fake platform for demo, tests and benchmarks is its own package, :mod:`desk.simulator`,
+which imports this one and nothing else of desk.
 
 Import from the modules; the package exports nothing itself.
 """

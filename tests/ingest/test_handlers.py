@@ -11,7 +11,7 @@ from desk.aftersales.models import AfterSale
 from desk.inbox.models import Channel, Conversation, Message
 from desk.ingest.models import EventState, KfCursor
 from desk.orders.models import Buyer, Order
-from desk.platform.simulator import Faults, GroundTruth
+from desk.simulator import Faults, GroundTruth
 from desk.runtime import Runtime
 from tests.ingest.conftest import Platform, corp_crypt, count_by_state, wecom_push
 
