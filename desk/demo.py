@@ -30,10 +30,10 @@ from desk.accounts.services import NewUserForm, UserService
 from desk.app import create_app
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.errors import Invalid
-from desk.simulator import SCENARIOS, SimCorp, SimStore, Simulator
-from desk.simulator.runner import serve_until_stopped
 from desk.runtime import Runtime
 from desk.settings import Settings
+from desk.simulator import SCENARIOS, SimCorp, SimStore, Simulator
+from desk.simulator.runner import serve_until_stopped
 from desk.stores.models import Store, WeComCorp
 from desk.stores.services import CorpForm, CorpService, StoreForm, StoreService
 

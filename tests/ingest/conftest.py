@@ -23,9 +23,9 @@ from desk.ingest.worker import Worker
 from desk.ingest.writer import EventRow, EventWriter
 from desk.platform.crypto import MsgCrypt
 from desk.platform.events import decode_channels_event
-from desk.simulator import Simulator, demo_corp, demo_store
 from desk.runtime import Runtime
 from desk.settings import Settings
+from desk.simulator import Simulator, demo_corp, demo_store
 from desk.stores.clients import PlatformClients
 from desk.stores.models import Store, WeComCorp
 from tests.conftest import TEST_AES_KEY

@@ -11,8 +11,8 @@ from desk.aftersales.models import AfterSale
 from desk.inbox.models import Channel, Conversation, Message
 from desk.ingest.models import EventState, KfCursor
 from desk.orders.models import Buyer, Order
-from desk.simulator import Faults, GroundTruth
 from desk.runtime import Runtime
+from desk.simulator import Faults, GroundTruth
 from tests.ingest.conftest import Platform, corp_crypt, count_by_state, wecom_push
 
 
