@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -75,6 +76,9 @@ class ApiContext:
     tokens: TokenBook
     faults: Faults
     calls: int = 0
+    calls_by_path: Counter[str] = field(default_factory=Counter)
+    """Requests per API path as received (faulted ones included): what tests count to prove that
+    a change on the platform was asked for exactly once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,7 @@ async def answer_call(
 ) -> ApiAnswer:
     """The platform's answer to one API request."""
     context.calls += 1
+    context.calls_by_path[path] += 1
     endpoint = table.get(path)
     if endpoint is None or method not in endpoint.methods:
         return ApiAnswer(
