@@ -23,6 +23,9 @@ from desk.accounts.models import ApiToken, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
 from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import AfterSale
+from desk.background import Background
+from desk.changes.models import ChangeEvent
+from desk.commands.models import OutboundCommand
 from desk.db import Base
 from desk.errors import exception_handlers
 from desk.gc_tuning import tune_for_service
@@ -61,6 +64,8 @@ MODELS = (
     AfterSale,
     Conversation,
     Message,
+    ChangeEvent,
+    OutboundCommand,
 )
 
 ROUTES: list[ControllerRouterHandler] = [
@@ -87,7 +92,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else load_settings())
     owns_runtime = runtime is None
     runtime = runtime or Runtime(settings)
-    ingest = install_ingest(runtime, background=owns_runtime)
+    ingest = install_ingest(runtime)
+    if owns_runtime and settings.worker == "embedded":
+        runtime.add_service(Background(runtime, loops=1))
     configure_logging(settings.log_level)
 
     @asynccontextmanager

@@ -8,8 +8,9 @@ PostgreSQL and JSON text on SQLite, 64-bit ids that still autoincrement on SQLit
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from desk.settings import Settings
 
@@ -27,13 +34,22 @@ __all__ = [
     "Base",
     "BigId",
     "Database",
+    "PostCommit",
     "TimestampMixin",
     "UTCDateTime",
+    "Work",
+    "after_commit",
+    "collects_callbacks",
     "create_engine",
     "insert_for",
     "redact_url",
     "utcnow",
 ]
+
+log = logging.getLogger(__name__)
+
+Work = AsyncConnection | AsyncSession
+"""A unit of work: the connection (worker, CLI) or ORM session (web request) a change is made in."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -154,6 +170,16 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that commits when the block ends normally, after which
+        the callbacks queued with :func:`after_commit` run (change events are published)."""
+        async with self.engine.connect() as conn:
+            with PostCommit.collect(conn) as pending:
+                async with conn.begin():
+                    yield conn
+            pending.run()
+
+    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block ends normally and rolls back on error."""
         async with self.sessionmaker() as session, session.begin():
@@ -166,3 +192,96 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# -- after commit ---------------------------------------------------------------------------------
+#
+# Some effects of a change must wait until it is committed: telling live pages and other
+# processes about it (a page that re-reads before the commit sees the old state) and waking the
+# worker for a command just stored. ``after_commit(work, callback)`` queues a callback on the
+# unit of work; it runs once the transaction commits and is dropped if it rolls back.
+#
+# ORM sessions (web requests, whose transaction the SQLAlchemy plugin commits) are covered by
+# session events. A bare connection has no such event after its commit, so code that commits a
+# connection itself wraps the transaction in :meth:`PostCommit.collect`.
+
+_CALLBACKS = "desk.after_commit"
+
+
+class PostCommit:
+    """The callbacks waiting for one connection's transaction (see :meth:`collect`)."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+
+    def mark(self) -> int:
+        """A point to go back to if a savepoint rolls back (see :meth:`rollback_to`)."""
+        return len(self.callbacks)
+
+    def rollback_to(self, mark: int) -> None:
+        del self.callbacks[mark:]
+
+    def run(self) -> None:
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the commit stands; a failed notification must not undo it
+                log.exception("after-commit callback %r failed", callback)
+
+    @classmethod
+    @contextmanager
+    def collect(cls, conn: AsyncConnection) -> Iterator[PostCommit]:
+        """Collect the callbacks queued on ``conn`` while the block runs.
+
+        Wrap the whole transaction, and call :meth:`run` after it committed::
+
+            async with engine.connect() as conn:
+                with PostCommit.collect(conn) as pending:
+                    async with conn.begin():
+                        ...
+                pending.run()
+
+        ``conn.info`` belongs to the pooled DBAPI connection and outlives this checkout, so the
+        list is always removed again, whatever happens.
+        """
+        pending = cls()
+        conn.info[_CALLBACKS] = pending
+        try:
+            yield pending
+        finally:
+            conn.info.pop(_CALLBACKS, None)
+
+
+def collects_callbacks(work: Work) -> bool:
+    """Whether :func:`after_commit` callbacks on ``work`` will run (sessions always; connections
+    inside :meth:`PostCommit.collect`)."""
+    return isinstance(work, AsyncSession) or _CALLBACKS in work.info
+
+
+def after_commit(work: Work, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the unit of work ``work`` commits (never if it rolls back).
+
+    Raises:
+        RuntimeError: for a connection whose transaction is not wrapped in
+            :meth:`PostCommit.collect` — the callback would otherwise never run.
+    """
+    if isinstance(work, AsyncSession):
+        work.sync_session.info.setdefault(_CALLBACKS, []).append(callback)
+        return
+    pending = work.info.get(_CALLBACKS)
+    if pending is None:
+        raise RuntimeError("after_commit() on a connection outside PostCommit.collect()")
+    pending.callbacks.append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_session_callbacks(session: Session) -> None:
+    pending = PostCommit()
+    pending.callbacks = session.info.pop(_CALLBACKS, [])
+    pending.run()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_session_callbacks(session: Session) -> None:
+    session.info.pop(_CALLBACKS, None)

@@ -2,8 +2,12 @@
 
 A :class:`Runtime` is what a web process, a worker process, a CLI command or a test holds: the
 database, Redis when configured, the key-value stores (sessions, caches, throttling) on the right
-backend, the secret box for stored credentials, and background services (the ingest writer, the
-embedded worker) that start after the database is reachable and stop before it is closed.
+backend, the secret box for stored credentials, the clock, and background services (the ingest
+writer, the embedded worker) that start after the database is reachable and stop before it is
+closed.
+
+Two services every process runs come first and stop last: the change bus (change events to live
+pages and other processes) and the wake-ups (new work wakes idle loops in every process).
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 
+from desk.changes.bus import ChangeBus
+from desk.clock import Clock, SystemClock
 from desk.db import Database, redact_url
 from desk.settings import Settings
 from desk.stores.secrets import SecretBox
+from desk.wakeup import Wakeup
 
 __all__ = ["BackgroundService", "DatabaseUnavailableError", "Runtime"]
 
@@ -40,15 +47,19 @@ class BackgroundService(Protocol):
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock: Clock = clock or SystemClock()
         self.db = Database(settings)
         self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
         self.secret_key = settings.resolved_secret_key()
         self.secrets = SecretBox(self.secret_key)
+        self.changes = ChangeBus(self.db, self.redis)
+        self.wakeup = Wakeup(self.db)
         self._kv: dict[str, KeyValueStore] = {}
         self._services: list[BackgroundService] = []
         self._started: list[BackgroundService] = []
+        self._core_started = False
 
     def kv(self, namespace: str) -> KeyValueStore:
         """A key-value store for one concern (``sessions``, ``tokens``, ``throttle``…).
@@ -76,8 +87,16 @@ class Runtime:
             url = redact_url(self.settings.database_url)
             raise DatabaseUnavailableError(f"cannot reach the database at {url}: {exc}") from exc
 
+    async def start_core(self) -> None:
+        """Start the change bus and the wake-ups (idempotent; tests start only these)."""
+        if not self._core_started:
+            await self.wakeup.start()
+            await self.changes.start()
+            self._core_started = True
+
     async def start(self) -> None:
         await self.check_database()
+        await self.start_core()
         for service in self._services:
             await service.start()
             self._started.append(service)
@@ -89,6 +108,13 @@ class Runtime:
                 await service.stop()
             except Exception:
                 log.exception("error stopping %r", service)
+        if self._core_started:
+            self._core_started = False
+            for core in (self.changes, self.wakeup):
+                try:
+                    await core.stop()
+                except Exception:
+                    log.exception("error stopping %r", core)
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()

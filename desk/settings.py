@@ -72,6 +72,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_backoff_base_s: float = 2.0
     """First retry delay of a failed event; doubles per attempt (with jitter) up to the max."""
     worker_backoff_max_s: float = 600.0
+    command_lease_s: float = 60.0
+    """How long a claimed outbound command stays claimed; a runner killed mid-call is retried after this."""
+    command_max_attempts: int = 30
+    """Tries of a command the platform could not answer (outage, busy) before it is marked failed."""
+    command_backoff_base_s: float = 1.0
+    command_backoff_max_s: float = 30.0
+    """Retry delays of a command double from the base up to this: a few minutes' outage is ridden out."""
     reconcile_interval_s: float = 600.0
     reconcile_overlap_s: float = 300.0
     """Each reconciliation re-lists this much before its watermark (platform indexes lag a little)."""

@@ -97,6 +97,7 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     await rt.check_database()
     if rt.redis is not None:
         await rt.redis.flushdb()
+    await rt.start_core()
     yield rt
     await rt.stop()
 
@@ -119,6 +120,7 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             )
     for store in rt._kv.values():
         await store.delete_all()
+    rt.changes.reset()
 
 
 @pytest.fixture

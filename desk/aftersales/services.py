@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from desk.accounts.models import User
 from desk.accounts.scoping import get_scoped
 from desk.aftersales.models import AfterSale
+from desk.changes.events import AfterSaleChanged
+from desk.changes.record import record
 from desk.db import utcnow
 from desk.orders.models import Buyer
 from desk.orders.services import clip, epoch_to_utc, guarded_upsert, save_buyer
@@ -22,23 +25,43 @@ from desk.platform.channels_types import ChannelsAfterSale
 __all__ = ["aftersale_with_buyer", "save_aftersale"]
 
 _aftersale = AfterSale.__table__
+_current = (
+    sa.select(_aftersale.c.status)
+    .where(
+        _aftersale.c.store_id == sa.bindparam("store_id"),
+        _aftersale.c.after_sale_order_id == sa.bindparam("after_sale_order_id"),
+    )
+    .with_for_update()  # two workers storing the same request take turns (see save_order)
+)
 
 
 async def save_aftersale(
-    conn: AsyncConnection, store_id: int, aftersale: ChannelsAfterSale, fetched_at: dt.datetime
+    conn: AsyncConnection,
+    store_id: int,
+    aftersale: ChannelsAfterSale,
+    fetched_at: dt.datetime,
+    *,
+    origin: str = "platform",
 ) -> int | None:
     """Store what ``getaftersaleorder`` answered at ``fetched_at``, with its buyer.
 
     The platform reports the merchant's remaining time as seconds left (``deadline``); it is kept
     as the instant it runs out, counted from when the answer was fetched. An answer older than
-    the stored row is dropped (None returned); otherwise the row's primary key is returned.
+    the stored row is dropped (None returned); otherwise ``AfterSaleChanged`` is recorded (with
+    the status before, None for a new request) and the row's primary key returned.
     """
     now = utcnow()
+    previous = (
+        await conn.execute(
+            _current, {"store_id": store_id, "after_sale_order_id": aftersale.after_sale_order_id}
+        )
+    ).scalar_one_or_none()
     return_info = aftersale.return_info
+    buyer_id = await save_buyer(conn, store_id, aftersale.openid, aftersale.unionid)
     values: dict[str, Any] = {
         "store_id": store_id,
         "after_sale_order_id": aftersale.after_sale_order_id,
-        "buyer_id": await save_buyer(conn, store_id, aftersale.openid, aftersale.unionid),
+        "buyer_id": buyer_id,
         "order_id": aftersale.order_id,
         "openid": aftersale.openid,
         "status": aftersale.status,
@@ -66,7 +89,23 @@ async def save_aftersale(
     }
     upsert = guarded_upsert(conn.dialect.name, _aftersale, ("store_id", "after_sale_order_id"), tuple(values))
     pk = (await conn.execute(upsert, values)).scalar_one_or_none()
-    return None if pk is None else int(pk)
+    if pk is None:
+        return None
+    await record(
+        conn,
+        AfterSaleChanged(
+            store_id=store_id,
+            origin=origin,
+            aftersale_pk=int(pk),
+            after_sale_order_id=aftersale.after_sale_order_id,
+            order_id=aftersale.order_id,
+            buyer_id=buyer_id,
+            kind=aftersale.type,
+            status=aftersale.status,
+            previous_status=previous,
+        ),
+    )
+    return int(pk)
 
 
 async def aftersale_with_buyer(

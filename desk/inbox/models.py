@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.db import Base, BigId, TimestampMixin, utcnow
 
-__all__ = ["Channel", "Conversation", "Message", "Sender"]
+__all__ = ["Channel", "Conversation", "Delivery", "Message", "Sender"]
 
 
 class Channel(enum.StrEnum):
@@ -27,6 +27,16 @@ class Sender(enum.StrEnum):
     AUTO = "auto"
     """Rules, welcome messages, bots: they do not close a consultation."""
     SYSTEM = "system"
+    NOTE = "note"
+    """An agent's internal note: shown to colleagues, never sent to the buyer."""
+
+
+class Delivery(enum.StrEnum):
+    """Where a message the desk sends stands (None for messages that arrived)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 def _str_enum(cls: type[enum.StrEnum]) -> sa.Enum:
@@ -82,4 +92,9 @@ class Message(Base):
     author_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    delivery: Mapped[Delivery | None] = mapped_column(_str_enum(Delivery), default=None)
+    command_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("outbound_command.id", ondelete="SET NULL"), default=None
+    )
+    """The command sending it (messages the desk sends)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from desk.changes.events import MessageAdded
+from desk.changes.record import record
 from desk.db import UTCDateTime, insert_for, utcnow
 from desk.inbox.models import Channel, Conversation, Message, Sender
 
@@ -130,5 +132,15 @@ async def record_buyer_message(
     await conn.execute(
         _touch_conversation,
         {"conversation_id": conversation_id, "sent_at": sent_at, "buyer_id": buyer_id, "now": utcnow()},
+    )
+    await record(
+        conn,
+        MessageAdded(
+            store_id=store_id,
+            conversation_id=conversation_id,
+            message_id=int(message_id),
+            sender=Sender.BUYER,
+            buyer_id=buyer_id,
+        ),
     )
     return int(message_id)

@@ -18,7 +18,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from desk.cli_base import check_ready, fail, load_cli_settings, main, open_runtime, run
 from desk.gc_tuning import tune_for_service
-from desk.ingest.install import EventProcessing
 from desk.ingest.reconcile import Kind, SyncReport, reconcile_store
 from desk.settings import Settings
 from desk.stores.cli import stores
@@ -51,15 +50,18 @@ async def _work(settings: Settings, loops: int, *, reconcile: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    from desk.background import Background  # it knows every domain: imported when working only
+
     async with open_runtime(settings) as runtime:
-        processing = EventProcessing(runtime, loops=loops, reconcile=reconcile)
-        await processing.start()
+        await runtime.start_core()
+        background = Background(runtime, loops=loops, reconcile=reconcile)
+        await background.start()
         tune_for_service()
-        click.echo(f"desk worker {processing.worker.name}: {loops} loop(s); stop with Ctrl-C", err=True)
+        click.echo(f"desk worker {background.name}: {loops} loop(s); stop with Ctrl-C", err=True)
         try:
             await stop.wait()
         finally:
-            await processing.stop()
+            await background.stop()
 
 
 def parse_since(value: str) -> dt.timedelta:

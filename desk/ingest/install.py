@@ -27,17 +27,18 @@ __all__ = ["EventProcessing", "Ingest", "install_ingest"]
 
 
 class Ingest:
-    """Receiving pushes in a web process; ``stored`` is set whenever a batch of pushes committed."""
+    """Receiving pushes in a web process. Each committed batch wakes the event worker loops: this
+    process's at once, other processes' through the wake-ups (``NOTIFY`` in the batch)."""
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
-        self.stored = asyncio.Event()
         self.credentials = CredentialCache(runtime.db, runtime.secrets)
         self.writer = EventWriter(
             runtime.db,
             batch_max=settings.ingest_batch_max,
             batch_wait_ms=settings.ingest_batch_wait_ms,
-            on_commit=self.stored.set,
+            on_commit=lambda: runtime.wakeup.wake("events"),
+            notify=runtime.wakeup.notify_statement,
         )
         self.receiver = PushReceiver(self.credentials, self.writer)
 
@@ -81,10 +82,6 @@ class EventProcessing:
         await self.clients.aclose()
 
 
-def install_ingest(runtime: Runtime, *, background: bool) -> Ingest:
-    """The push receiver for an app over ``runtime``; with ``background`` (the app owns the runtime)
-    and ``DESK_WORKER=embedded``, also the in-process worker and reconciler as runtime services."""
-    ingest = Ingest(runtime)
-    if background and runtime.settings.worker == "embedded":
-        runtime.add_service(EventProcessing(runtime, loops=1, wake=ingest.stored))
-    return ingest
+def install_ingest(runtime: Runtime) -> Ingest:
+    """The push receiver for an app over ``runtime``."""
+    return Ingest(runtime)

@@ -217,7 +217,7 @@ class _StoreSync:
 
         answers = [a for a in await asyncio.gather(*(fetch(i) for i in ids)) if a is not None]
         try:
-            async with self.db.engine.begin() as conn:
+            async with self.db.transaction() as conn:
                 for _, value, at in answers:
                     await kind.save(conn, self.store_id, value, at)
             report.fetched += len(answers)
@@ -225,7 +225,7 @@ class _StoreSync:
             # Something in this chunk cannot be stored: store the rest one by one, report it.
             for object_id, value, at in answers:
                 try:
-                    async with self.db.engine.begin() as conn:
+                    async with self.db.transaction() as conn:
                         await kind.save(conn, self.store_id, value, at)
                 except Exception as exc:
                     _failed(report, kind, object_id, exc)

@@ -26,8 +26,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from desk.db import Database
+from desk.db import Database, PostCommit
 from desk.ingest.handlers import HANDLERS, FetchContext, Fetched, Handler, HandlerError, WorkItem
 from desk.ingest.models import EventSource, EventState
 from desk.ingest.queue import ClaimedEvent, EventQueue, RetryPolicy
@@ -204,44 +205,65 @@ class Worker:
         fetched: Mapping[Hashable, Fetched | BaseException],
         failures: dict[int, str],
     ) -> tuple[int, int]:
-        async with self.db.engine.connect() as conn, conn.begin():
-            held = await self.queue.hold(conn, [event.id for event in claimed])
-            done: list[int] = []
-            applied_keys: set[Hashable] = set()
-            for item in sorted(items, key=lambda item: _lock_order(item, self._fetch_key(item))):
-                event_id = item.claimed.id
-                if event_id not in held:
-                    continue  # our lease ran out and another worker took the event over
-                try:
-                    handler = self._handler(item)
-                    key = handler.fetch_key(item)
-                    result = fetched.get(key) if key is not None else None
-                    if isinstance(result, BaseException):
-                        raise result
-                    if key is None or key not in applied_keys:
-                        async with conn.begin_nested():
-                            await handler.apply(conn, item, result)
-                    # else: an earlier event of this batch already wrote the same answer.
-                except Exception as exc:  # one event's failure must not stop the batch
-                    failures[event_id] = _describe(exc)
-                    continue
-                done.append(event_id)
-                if key is not None:
-                    applied_keys.add(key)
-            await self.queue.finish(conn, done)
-            for event in claimed:
-                if event.id in failures and event.id in held:
-                    state = await self.queue.fail(conn, event, failures[event.id])
-                    log.log(
-                        logging.ERROR if state is EventState.PARKED else logging.WARNING,
-                        "event %d (%s, try %d) failed, now %s: %s",
-                        event.id,
-                        event.event_type,
-                        event.attempts,
-                        state.value,
-                        failures[event.id],
+        async with self.db.engine.connect() as conn:
+            with PostCommit.collect(conn) as pending:
+                async with conn.begin():
+                    held = await self.queue.hold(conn, [event.id for event in claimed])
+                    done = await self._apply_held(
+                        conn, pending=pending, held=held, items=items, fetched=fetched, failures=failures
                     )
-        return len(done), sum(1 for event in claimed if event.id in failures and event.id in held)
+                    await self.queue.finish(conn, done)
+                    failed = [event for event in claimed if event.id in failures and event.id in held]
+                    for event in failed:
+                        state = await self.queue.fail(conn, event, failures[event.id])
+                        log.log(
+                            logging.ERROR if state is EventState.PARKED else logging.WARNING,
+                            "event %d (%s, try %d) failed, now %s: %s",
+                            event.id,
+                            event.event_type,
+                            event.attempts,
+                            state.value,
+                            failures[event.id],
+                        )
+            pending.run()  # the batch committed: publish its change events
+        return len(done), len(failed)
+
+    async def _apply_held(
+        self,
+        conn: AsyncConnection,
+        *,
+        pending: PostCommit,
+        held: set[int],
+        items: Sequence[WorkItem],
+        fetched: Mapping[Hashable, Fetched | BaseException],
+        failures: dict[int, str],
+    ) -> list[int]:
+        """Apply each held event in a savepoint of its own; the ids applied."""
+        done: list[int] = []
+        applied_keys: set[Hashable] = set()
+        for item in sorted(items, key=lambda item: _lock_order(item, self._fetch_key(item))):
+            event_id = item.claimed.id
+            if event_id not in held:
+                continue  # our lease ran out and another worker took the event over
+            mark = pending.mark()
+            try:
+                handler = self._handler(item)
+                key = handler.fetch_key(item)
+                result = fetched.get(key) if key is not None else None
+                if isinstance(result, BaseException):
+                    raise result
+                if key is None or key not in applied_keys:
+                    async with conn.begin_nested():
+                        await handler.apply(conn, item, result)
+                # else: an earlier event of this batch already wrote the same answer.
+            except Exception as exc:  # one event's failure must not stop the batch
+                pending.rollback_to(mark)  # its change events were rolled back with it
+                failures[event_id] = _describe(exc)
+                continue
+            done.append(event_id)
+            if key is not None:
+                applied_keys.add(key)
+        return done
 
 
 def _lock_order(item: WorkItem, key: Hashable | None) -> tuple[int, str, int]:

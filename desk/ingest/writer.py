@@ -22,6 +22,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from desk.db import Database, insert_for, utcnow
 from desk.ingest.models import EventSource, EventState, PlatformEvent
 
@@ -61,11 +63,13 @@ class EventWriter:
         batch_wait_ms: float = 2.0,
         writers: int = 4,
         on_commit: Callable[[], None] | None = None,
+        notify: sa.Executable | None = None,
     ) -> None:
         self._db = db
         self._batch_max = max(1, min(batch_max, _MAX_ROWS_PER_INSERT))
         self._batch_wait = max(0.0, batch_wait_ms / 1000)
         self._on_commit = on_commit
+        self._notify = notify
         self._waiting: list[tuple[EventRow, asyncio.Future[None]]] = []
         self._has_rows = asyncio.Event()
         self._full = asyncio.Event()
@@ -145,6 +149,8 @@ class EventWriter:
         try:
             async with self._db.engine.begin() as conn:
                 await conn.execute(self._insert, [_values(row, now) for row, _ in batch])
+                if self._notify is not None:  # delivered to other processes with the commit
+                    await conn.execute(self._notify, {"topic": "events"})
         except Exception as exc:  # any driver error means the same: these pushes are not stored
             log.error("could not store %d push(es), answering 503: %s", len(batch), exc)
             error = WriterUnavailableError("the event store is unavailable")

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from desk.accounts.models import User
 from desk.accounts.scoping import get_scoped
+from desk.changes.events import OrderChanged
+from desk.changes.record import record
 from desk.db import insert_for, utcnow
 from desk.orders.models import Buyer, Order, OrderLine
 from desk.platform.channels_types import ChannelsOrder
@@ -92,6 +94,11 @@ def _buyer_upsert(dialect_name: str) -> sa.Insert:
 _find_buyer = sa.select(_buyer.c.id, _buyer.c.unionid).where(
     _buyer.c.store_id == sa.bindparam("store_id"), _buyer.c.openid == sa.bindparam("openid")
 )
+_current_order = (
+    sa.select(_order.c.status)
+    .where(_order.c.store_id == sa.bindparam("store_id"), _order.c.order_id == sa.bindparam("order_id"))
+    .with_for_update()  # two workers storing the same order take turns, so each sees the other's status
+)
 _delete_lines = sa.delete(_line).where(_line.c.order_pk == sa.bindparam("order_pk"))
 _insert_lines = sa.insert(_line)
 
@@ -121,21 +128,31 @@ async def save_buyer(conn: AsyncConnection, store_id: int, openid: str, unionid:
 
 
 async def save_order(
-    conn: AsyncConnection, store_id: int, order: ChannelsOrder, fetched_at: dt.datetime
+    conn: AsyncConnection,
+    store_id: int,
+    order: ChannelsOrder,
+    fetched_at: dt.datetime,
+    *,
+    origin: str = "platform",
 ) -> int | None:
     """Store what ``order/get`` answered at ``fetched_at``: the order, its lines and its buyer.
 
     The row is replaced only when the answer is newer (``update_time``, then ``fetched_at``) than
     the stored one; an older answer is dropped and None returned. Address fields stay masked as
-    received. Returns the order's primary key when written.
+    received. Returns the order's primary key when written, after recording ``OrderChanged``
+    with the status it had before (None for an order seen for the first time).
     """
+    previous = (
+        await conn.execute(_current_order, {"store_id": store_id, "order_id": order.order_id})
+    ).scalar_one_or_none()
     detail = order.order_detail
     address = detail.delivery_info.address_info
     now = utcnow()
+    buyer_id = await save_buyer(conn, store_id, order.openid, order.unionid)
     values: dict[str, Any] = {
         "store_id": store_id,
         "order_id": order.order_id,
-        "buyer_id": await save_buyer(conn, store_id, order.openid, order.unionid),
+        "buyer_id": buyer_id,
         "openid": order.openid,
         "status": order.status,
         "create_time": epoch_to_utc(order.create_time),
@@ -187,6 +204,18 @@ async def save_order(
     ]
     if lines:
         await conn.execute(_insert_lines, lines)
+    await record(
+        conn,
+        OrderChanged(
+            store_id=store_id,
+            origin=origin,
+            order_pk=int(order_pk),
+            order_id=order.order_id,
+            buyer_id=buyer_id,
+            status=order.status,
+            previous_status=previous,
+        ),
+    )
     return int(order_pk)
 
 

@@ -1,0 +1,51 @@
+"""Everything a worker process runs: applying events, running commands, reconciling, purging.
+
+``desk worker`` runs a :class:`Background`; so does ``desk serve`` itself when
+``DESK_WORKER=embedded`` (the demo and small shops). This is the one place that knows every
+domain's outbound command kinds, as :mod:`desk.app` is for routes.
+"""
+
+from __future__ import annotations
+
+from desk.commands.kinds import CommandKind
+from desk.commands.runner import CommandRunner
+from desk.inbox import commands as inbox_commands
+from desk.ingest.install import EventProcessing
+from desk.runtime import Runtime
+
+__all__ = ["COMMAND_KINDS", "Background"]
+
+COMMAND_KINDS: dict[str, CommandKind] = {
+    **inbox_commands.KINDS,
+}
+"""Every kind of outbound command, by name."""
+
+
+class Background:
+    """The background services of one process, sharing its platform clients."""
+
+    def __init__(self, runtime: Runtime, *, loops: int = 1, reconcile: bool = True) -> None:
+        self.runtime = runtime
+        self.processing = EventProcessing(
+            runtime, loops=loops, wake=runtime.wakeup.waiter("events"), reconcile=reconcile
+        )
+        self.commands = CommandRunner(
+            runtime.db,
+            runtime.settings,
+            self.processing.clients,
+            COMMAND_KINDS,
+            wakeup=runtime.wakeup,
+            name=self.processing.worker.name,
+        )
+
+    @property
+    def name(self) -> str:
+        return self.processing.worker.name
+
+    async def start(self) -> None:
+        await self.processing.start()
+        await self.commands.start()
+
+    async def stop(self) -> None:
+        await self.commands.stop()
+        await self.processing.stop()  # closes the shared clients last
