@@ -122,7 +122,11 @@ class ChangeBus:
     async def start(self) -> None:
         async with self.db.engine.connect() as conn:
             self._high = int((await conn.execute(sa.select(sa.func.max(_table.c.id)))).scalar() or 0)
-        await self._start_plugin()
+        try:
+            await self._start_plugin()
+        except Exception as exc:  # Redis is away: start anyway, reading the table until it is back
+            log.warning("change bus: channel unavailable (%s); reading the table meanwhile", exc)
+            await self._stop_plugin()
         self._poll_task = asyncio.create_task(self._poll_loop(), name="change-bus-poll")
         register_bus(self.db.engine, self)
 

@@ -90,7 +90,7 @@ class CommandRunner:
         self.kinds = kinds
         self.wakeup = wakeup
         self.name = name
-        self._ctx = _Context(clients)
+        self.ctx = _Context(clients)
         self.queue = LeaseQueue(
             _command,
             name,
@@ -179,7 +179,7 @@ class CommandRunner:
             return Outcome(state=CommandState.FAILED, error=f"no command kind {command.kind!r} in this desk")
         async with self._calls:
             try:
-                result = await kind.run(self._ctx, command)
+                result = await kind.run(self.ctx, command)
             except Exception as exc:  # classified below; nothing a kind raises may stop the round
                 return _outcome_of(command, exc)
         return Outcome(state=CommandState.SUCCEEDED, result=result)
