@@ -99,7 +99,8 @@ async def test_a_double_submit_is_one_command_and_one_message_to_the_buyer(platf
     openid, conversation_id = await buyer_conversation(platform)
     first = await queue_reply(platform.runtime, store.id, conversation_id, openid, "您好，在的！", "req-1")
     second = await queue_reply(platform.runtime, store.id, conversation_id, openid, "您好，在的！", "req-1")
-    assert first.created and not second.created
+    assert first.created
+    assert not second.created
     assert second.id == first.id
     result = await runner(platform).drain()
     assert (result.claimed, result.succeeded) == (1, 1)
@@ -139,7 +140,8 @@ async def test_a_platform_refusal_fails_at_once_with_its_errcode(platform: Platf
         failed = (
             await conn.execute(sa.select(OutboundCommand).where(OutboundCommand.state == CommandState.FAILED))
         ).one()
-    assert failed.error_code is not None and failed.error_code != 0
+    assert failed.error_code is not None
+    assert failed.error_code != 0
     assert failed.attempts == 1  # refused, so not repeated
     assert [d for _, d, _ in await deliveries(platform.runtime)][-1] == Delivery.FAILED
 
@@ -165,4 +167,5 @@ async def test_a_runner_killed_after_its_call_is_taken_over_without_a_second_mes
         command = (await conn.execute(sa.select(OutboundCommand).where(OutboundCommand.id == ref.id))).one()
     assert command.state == CommandState.SUCCEEDED
     assert command.attempts == 2
-    assert command.finished_at is not None and command.finished_at <= utcnow() + dt.timedelta(seconds=1)
+    assert command.finished_at is not None
+    assert command.finished_at <= utcnow() + dt.timedelta(seconds=1)
