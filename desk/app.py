@@ -30,7 +30,7 @@ from desk.db import Base
 from desk.errors import exception_handlers
 from desk.gc_tuning import tune_for_service
 from desk.health import healthz
-from desk.inbox.models import Conversation, Message
+from desk.inbox.models import AgentPresence, Conversation, Message, QuickReply
 from desk.ingest import api as ingest_api
 from desk.ingest import controllers as ingest_controllers
 from desk.ingest import webhooks as ingest_webhooks
@@ -38,7 +38,7 @@ from desk.ingest.install import install_ingest
 from desk.ingest.models import KfCursor, PlatformEvent
 from desk.logs import configure_logging
 from desk.orders import api as orders_api
-from desk.orders.models import Buyer, Order, OrderLine
+from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
 from desk.paths import STATIC_DIR
 from desk.runtime import Runtime
 from desk.settings import Settings, load_settings
@@ -46,6 +46,7 @@ from desk.shell import controllers as shell_controllers
 from desk.stores import controllers as stores_controllers
 from desk.stores.models import Store, WeComCorp
 from desk.templating import template_config
+from desk.timers.models import Timer
 
 __all__ = ["SESSION_COOKIE", "create_app", "metadata", "session_config"]
 
@@ -59,6 +60,7 @@ MODELS = (
     PlatformEvent,
     KfCursor,
     Buyer,
+    BuyerTag,
     Order,
     OrderLine,
     AfterSale,
@@ -66,6 +68,9 @@ MODELS = (
     Message,
     ChangeEvent,
     OutboundCommand,
+    AgentPresence,
+    QuickReply,
+    Timer,
 )
 
 ROUTES: list[ControllerRouterHandler] = [

@@ -10,15 +10,22 @@ from __future__ import annotations
 from desk.commands.kinds import CommandKind
 from desk.commands.runner import CommandRunner
 from desk.inbox import commands as inbox_commands
+from desk.inbox import sweep as inbox_sweep
 from desk.ingest.install import EventProcessing
 from desk.runtime import Runtime
+from desk.timers.runner import TimerHandler, TimerRunner
 
-__all__ = ["COMMAND_KINDS", "Background"]
+__all__ = ["COMMAND_KINDS", "TIMER_HANDLERS", "Background"]
 
 COMMAND_KINDS: dict[str, CommandKind] = {
     **inbox_commands.KINDS,
 }
 """Every kind of outbound command, by name."""
+
+TIMER_HANDLERS: dict[str, TimerHandler] = {
+    **inbox_sweep.TIMER_HANDLERS,
+}
+"""Every kind of timer, by name."""
 
 
 class Background:
@@ -37,6 +44,12 @@ class Background:
             wakeup=runtime.wakeup,
             name=self.processing.worker.name,
         )
+        self.timers = TimerRunner(
+            runtime.db, runtime.clock, TIMER_HANDLERS, name=self.processing.worker.name, wakeup=runtime.wakeup
+        )
+        self.sweeper = inbox_sweep.InboxSweeper(
+            runtime.db, runtime.clock, auto_resolve_hours=runtime.settings.auto_resolve_hours
+        )
 
     @property
     def name(self) -> str:
@@ -45,7 +58,11 @@ class Background:
     async def start(self) -> None:
         await self.processing.start()
         await self.commands.start()
+        await self.timers.start()
+        await self.sweeper.start()
 
     async def stop(self) -> None:
+        await self.sweeper.stop()
+        await self.timers.stop()
         await self.commands.stop()
         await self.processing.stop()  # closes the shared clients last

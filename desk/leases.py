@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,8 +75,10 @@ class LeaseQueue:
         retry: RetryPolicy,
         skip_locked: bool,
         returning: Sequence[sa.ColumnElement[Any]],
+        now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.table = table
+        self._now = now
         self.worker_id = worker_id
         self.states = states
         self.lease = dt.timedelta(seconds=lease_s)
@@ -84,11 +86,11 @@ class LeaseQueue:
         self._skip_locked = skip_locked
         self._returning = list(returning)
 
-    async def claim(self, conn: AsyncConnection, limit: int, *, now: dt.datetime | None = None) -> list[Any]:
+    async def claim(self, conn: AsyncConnection, limit: int) -> list[Any]:
         """Claim up to ``limit`` due rows (oldest first): pending ones whose time has come, and
         processing ones whose worker's lease ran out. Returns the ``returning`` columns of each,
         in id order. The caller commits the claim."""
-        now = now or utcnow()
+        now = self._now()
         t = self.table
         due = sa.or_(
             sa.and_(t.c.state == self.states.pending, t.c.next_attempt_at <= now),
@@ -125,7 +127,7 @@ class LeaseQueue:
         stmt = (
             sa.update(t)
             .where(t.c.id.in_(ids), t.c.claimed_by == self.worker_id, t.c.state == self.states.processing)
-            .values(claimed_until=utcnow() + self.lease)
+            .values(claimed_until=self._now() + self.lease)
             .returning(t.c.id)
         )
         return set((await conn.execute(stmt)).scalars())
@@ -162,7 +164,7 @@ class LeaseQueue:
             .where(t.c.id == row_id, t.c.claimed_by == self.worker_id)
             .values(
                 state=state,
-                next_attempt_at=utcnow() + delay,
+                next_attempt_at=self._now() + delay,
                 last_error=error[:_ERROR_MAX],
                 claimed_by=None,
                 claimed_until=None,

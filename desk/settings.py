@@ -79,6 +79,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     command_backoff_base_s: float = 1.0
     command_backoff_max_s: float = 30.0
     """Retry delays of a command double from the base up to this: a few minutes' outage is ridden out."""
+    auto_resolve_hours: float = 24.0
+    """Open conversations with nothing said for this long (and nobody waiting) are resolved; 0: never."""
     reconcile_interval_s: float = 600.0
     reconcile_overlap_s: float = 300.0
     """Each reconciliation re-lists this much before its watermark (platform indexes lag a little)."""

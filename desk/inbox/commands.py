@@ -12,6 +12,7 @@ the message is marked failed with that explanation, for the agent to check and r
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from typing import Any
@@ -20,13 +21,17 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from desk.changes.events import ConversationChanged
+from desk.changes.record import record
 from desk.commands.kinds import ClaimedCommand, CommandContext, CommandFailedError, Outcome
 from desk.commands.models import CommandState
-from desk.inbox.models import Channel, Delivery, Message
+from desk.inbox.deadline import deadline_for
+from desk.inbox.models import Channel, Conversation, Delivery, Message, Sender
 
 __all__ = ["KINDS", "OUTCOME_UNKNOWN", "SendMessage", "SendPayload", "platform_request_id"]
 
 _message = Message.__table__
+_conversation = Conversation.__table__
 _PLATFORM_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 OUTCOME_UNKNOWN = -2
@@ -85,9 +90,57 @@ class SendMessage:
                 "delivery": Delivery.SENT,
                 "platform_msg_id": str(outcome.result.get("msg_id", ""))[:64] or None,
             }
-        else:
-            values = {"delivery": Delivery.FAILED}
-        await conn.execute(sa.update(_message).where(_message.c.id == message_id).values(**values))
+            await conn.execute(sa.update(_message).where(_message.c.id == message_id).values(**values))
+            return
+        await conn.execute(
+            sa.update(_message).where(_message.c.id == message_id).values(delivery=Delivery.FAILED)
+        )
+        await _wait_again(conn, command.store_id, int(command.payload["conversation_id"]))
+
+
+async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int) -> None:
+    """A reply that never reached the buyer answered nothing: if no other reply since did, the
+    buyer waits again from their first message after the last reply that was sent."""
+    m = _message.c
+    last_sent = (
+        sa.select(sa.func.max(m.sent_at))
+        .where(m.conversation_id == conversation_id, m.sender == Sender.AGENT, m.delivery == Delivery.SENT)
+        .scalar_subquery()
+    )
+    first_unanswered = (
+        await conn.execute(
+            sa.select(sa.func.min(m.sent_at)).where(
+                m.conversation_id == conversation_id,
+                m.sender == Sender.BUYER,
+                sa.or_(last_sent.is_(None), m.sent_at > last_sent),
+            )
+        )
+    ).scalar_one_or_none()
+    pending_human = (
+        await conn.execute(
+            sa.select(sa.func.count()).where(
+                m.conversation_id == conversation_id, m.sender == Sender.AGENT, m.delivery == Delivery.QUEUED
+            )
+        )
+    ).scalar_one()
+    if first_unanswered is None or pending_human:
+        return  # answered after all, or another reply is still on its way
+    first_unanswered = _aware(first_unanswered)
+    result = await conn.execute(
+        sa.update(_conversation)
+        .where(_conversation.c.id == conversation_id, _conversation.c.waiting_since.is_(None))
+        .values(waiting_since=first_unanswered, deadline_at=deadline_for(first_unanswered))
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        await record(
+            conn,
+            ConversationChanged(store_id=store_id, conversation_id=conversation_id, what="waiting"),
+        )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # An aggregate's result skips the column type, so SQLite hands back a naive (UTC) value.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 KINDS = {SendMessage.name: SendMessage()}

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desk.aftersales.services import save_aftersale
 from desk.db import Database, insert_for, utcnow
+from desk.inbox.filing import record_buyer_message
 from desk.inbox.models import Channel
-from desk.inbox.services import record_buyer_message
 from desk.ingest.models import KfCursor
 from desk.ingest.queue import ClaimedEvent
 from desk.orders.services import epoch_to_utc, save_buyer, save_order

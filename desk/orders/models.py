@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from desk.db import Base, BigId, TimestampMixin
+from desk.db import Base, BigId, TimestampMixin, utcnow
 
-__all__ = ["Buyer", "Order", "OrderLine"]
+__all__ = ["Buyer", "BuyerTag", "Order", "OrderLine"]
 
 
 class Buyer(TimestampMixin, Base):
@@ -24,6 +24,23 @@ class Buyer(TimestampMixin, Base):
     openid: Mapped[str] = mapped_column(sa.String(128))
     unionid: Mapped[str | None] = mapped_column(sa.String(128), index=True, default=None)
     nickname: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class BuyerTag(Base):
+    """A label on a buyer (尺码, 物流, VIP, an RFM segment …) that the inbox filters by and rules test.
+
+    ``source`` says who put it there: ``agent``, ``rule:<id>`` or ``segment`` (computed).
+    """
+
+    __tablename__ = "buyer_tag"
+    __table_args__ = (sa.Index("ix_buyer_tag_tag", "tag"),)
+
+    buyer_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("buyer.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(40), default="agent")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Order(TimestampMixin, Base):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from desk.inbox.filing import record_buyer_message
 from desk.inbox.models import Channel, Conversation, Message, Sender
-from desk.inbox.services import record_buyer_message
 
 
 def at(seconds: int) -> dt.datetime:

@@ -1,8 +1,13 @@
-"""Conversations and the messages in them: filing what buyers write.
+"""Filing what buyers write: the conversation, the message, the wait for a human, the assignee.
 
 A buyer message lands in the conversation of its store, channel and peer (created on first
 message). The platform's message id is unique per conversation, so a message delivered twice is
-stored once and moves no timestamps the second time.
+stored once and moves nothing the second time.
+
+A message from a buyer nobody is answering yet starts a *wait*: ``waiting_since`` is its time and
+``deadline_at`` the 3-minute reply deadline (:mod:`desk.inbox.deadline`) — the queue's order and
+the start of a consultation for the reply rate. A resolved or pending conversation is reopened.
+A conversation nobody holds is routed to an online agent of the store (:mod:`desk.inbox.assignment`).
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from desk.changes.events import MessageAdded
+from desk.changes.events import ConversationChanged, MessageAdded
 from desk.changes.record import record
-from desk.db import UTCDateTime, insert_for, utcnow
-from desk.inbox.models import Channel, Conversation, Message, Sender
+from desk.db import UTCDateTime, Work, insert_for, utcnow
+from desk.inbox.assignment import route
+from desk.inbox.deadline import deadline_for
+from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
 
 __all__ = ["record_buyer_message"]
 
@@ -45,9 +51,18 @@ _touch_conversation = (
         last_message_at=_later(_conversation.c.last_message_at),
         last_buyer_message_at=_later(_conversation.c.last_buyer_message_at),
         waiting_since=sa.func.coalesce(_conversation.c.waiting_since, _sent_at),
+        deadline_at=sa.func.coalesce(
+            _conversation.c.deadline_at, sa.bindparam("deadline_at", type_=UTCDateTime())
+        ),
+        status=ConversationStatus.OPEN,
+        resolved_at=None,
         buyer_id=sa.func.coalesce(_conversation.c.buyer_id, sa.bindparam("buyer_id")),
         updated_at=sa.bindparam("now", type_=UTCDateTime()),
     )
+    .returning(_conversation.c.assignee_id)
+)
+_before = sa.select(_conversation.c.status, _conversation.c.waiting_since).where(
+    _conversation.c.id == sa.bindparam("conversation_id")
 )
 
 
@@ -65,8 +80,13 @@ def _insert_message(dialect_name: str) -> sa.Insert:
     )
 
 
+def _dialect(work: Work) -> str:
+    bind = getattr(work, "bind", None) or work
+    return bind.dialect.name  # type: ignore[union-attr]
+
+
 async def _conversation_id(
-    conn: AsyncConnection,
+    work: Work,
     *,
     store_id: int,
     channel: Channel,
@@ -75,7 +95,7 @@ async def _conversation_id(
     first_message_at: dt.datetime,
 ) -> int:
     where = {"store_id": store_id, "channel": channel, "peer_id": peer_id}
-    found = (await conn.execute(_find_conversation, where)).scalar_one_or_none()
+    found = (await work.execute(_find_conversation, where)).scalar_one_or_none()
     if found is not None:
         return int(found)
     now = utcnow()
@@ -83,18 +103,19 @@ async def _conversation_id(
         **where,
         "buyer_id": buyer_id,
         "last_message_at": first_message_at,
+        "status": ConversationStatus.OPEN,
         "created_at": now,
         "updated_at": now,
     }
-    created = (await conn.execute(_create_conversation(conn.dialect.name), values)).scalar_one_or_none()
+    created = (await work.execute(_create_conversation(_dialect(work)), values)).scalar_one_or_none()
     if created is not None:
         return int(created)
     # Another transaction created it between our read and our insert.
-    return int((await conn.execute(_find_conversation, where)).scalar_one())
+    return int((await work.execute(_find_conversation, where)).scalar_one())
 
 
 async def record_buyer_message(
-    conn: AsyncConnection,
+    work: Work,
     *,
     store_id: int,
     channel: Channel,
@@ -105,15 +126,18 @@ async def record_buyer_message(
     text: str,
     payload: dict[str, Any],
     sent_at: dt.datetime,
+    now: dt.datetime | None = None,
 ) -> int | None:
     """File a message a buyer sent; returns its id, or None when it was already filed.
 
     The conversation's ``last_message_at`` and ``last_buyer_message_at`` move forward (never
-    back, whatever order messages arrive in), and ``waiting_since`` is set to this message's
-    time when nobody was waiting — the start of a consultation for the 3-minute reply rate.
+    back, whatever order messages arrive in); when nobody was waiting, the wait starts at this
+    message (``waiting_since``, ``deadline_at``). A resolved or pending conversation reopens, and
+    one nobody holds is routed to an agent. Records ``MessageAdded`` and ``ConversationChanged``.
     """
+    now = now or utcnow()
     conversation_id = await _conversation_id(
-        conn, store_id=store_id, channel=channel, peer_id=peer_id, buyer_id=buyer_id, first_message_at=sent_at
+        work, store_id=store_id, channel=channel, peer_id=peer_id, buyer_id=buyer_id, first_message_at=sent_at
     )
     message = {
         "conversation_id": conversation_id,
@@ -126,15 +150,24 @@ async def record_buyer_message(
         "sent_at": sent_at,
         "created_at": utcnow(),
     }
-    message_id = (await conn.execute(_insert_message(conn.dialect.name), message)).scalar_one_or_none()
+    message_id = (await work.execute(_insert_message(_dialect(work)), message)).scalar_one_or_none()
     if message_id is None:
         return None
-    await conn.execute(
-        _touch_conversation,
-        {"conversation_id": conversation_id, "sent_at": sent_at, "buyer_id": buyer_id, "now": utcnow()},
-    )
+    before = (await work.execute(_before, {"conversation_id": conversation_id})).one()
+    assignee_id = (
+        await work.execute(
+            _touch_conversation,
+            {
+                "conversation_id": conversation_id,
+                "sent_at": sent_at,
+                "deadline_at": deadline_for(sent_at),
+                "buyer_id": buyer_id,
+                "now": now,
+            },
+        )
+    ).scalar_one()
     await record(
-        conn,
+        work,
         MessageAdded(
             store_id=store_id,
             conversation_id=conversation_id,
@@ -143,4 +176,18 @@ async def record_buyer_message(
             buyer_id=buyer_id,
         ),
     )
+    if before.status != ConversationStatus.OPEN or before.waiting_since is None:
+        what = "reopened" if before.status != ConversationStatus.OPEN else "waiting"
+        await record(
+            work,
+            ConversationChanged(
+                store_id=store_id,
+                conversation_id=conversation_id,
+                what=what,
+                assignee_id=assignee_id,
+                status=ConversationStatus.OPEN,
+            ),
+        )
+    if assignee_id is None:
+        await route(work, conversation_id, store_id, now=now)
     return int(message_id)

@@ -1,0 +1,246 @@
+"""Who answers whom: routing waiting buyers to online agents, fairly and exactly once.
+
+Rules (each a function below):
+
+* a conversation whose buyer waits and which nobody holds goes to an *online* agent of its store:
+  the one with the fewest open conversations, under their capacity (default 10); among equally
+  loaded agents, the one assigned longest ago (round-robin). Away and offline agents get none;
+* when an agent's load falls (a conversation resolved, transferred, or they come online), the
+  longest-waiting unassigned buyers of their stores are assigned to them at once;
+* an agent who goes offline keeps their conversations for a grace period (60 s), then those whose
+  buyer still waits go back to the pool and are routed again;
+* an agent may claim a conversation, transfer it to a colleague of the store; managers reassign.
+
+Exactly one assignee under concurrency: an assignment is a compare-and-set on the conversation
+(``… WHERE assignee_id IS NULL``), and the candidate agents' presence rows are locked in id order
+before their load is counted, so two workers cannot both fill an agent's last free place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from desk.accounts.models import Role, User, user_stores
+from desk.changes.events import ConversationChanged
+from desk.changes.record import record
+from desk.db import Work
+from desk.inbox.models import AgentPresence, Conversation, ConversationStatus, Presence
+from desk.timers.service import cancel, schedule
+
+__all__ = [
+    "OFFLINE_GRACE",
+    "assign_to",
+    "fill_capacity",
+    "release_unanswered",
+    "route",
+    "set_presence",
+]
+
+OFFLINE_GRACE = dt.timedelta(seconds=60)
+"""How long an offline agent keeps unanswered conversations before they return to the pool."""
+
+_conversation = Conversation.__table__
+_presence = AgentPresence.__table__
+_user = User.__table__
+
+
+def _open_load() -> sa.ScalarSelect[int]:
+    """Open conversations held by the agent of the presence row being read."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(_conversation)
+        .where(
+            _conversation.c.assignee_id == _presence.c.user_id,
+            _conversation.c.status == ConversationStatus.OPEN,
+        )
+        .correlate(_presence)
+        .scalar_subquery()
+    )
+
+
+async def _pick_agent(work: Work, store_id: int) -> int | None:
+    """The online agent of ``store_id`` to get the next conversation, or None when all are full."""
+    members = sa.select(user_stores.c.user_id).where(user_stores.c.store_id == store_id)
+    candidates = (
+        sa.select(_presence.c.user_id)
+        .join(_user, _user.c.id == _presence.c.user_id)
+        .where(
+            _presence.c.user_id.in_(members),
+            _presence.c.status == Presence.ONLINE,
+            _user.c.is_active,
+            _user.c.role != Role.ADMIN,  # admins oversee; they take conversations by claiming them
+        )
+        .order_by(_presence.c.user_id)
+        .with_for_update(of=_presence)
+    )
+    locked = list((await work.execute(candidates)).scalars())
+    if not locked:
+        return None
+    load = _open_load().label("load")
+    rows = (
+        await work.execute(
+            sa.select(_presence.c.user_id, _presence.c.capacity, _presence.c.last_assigned_at, load).where(
+                _presence.c.user_id.in_(locked)
+            )
+        )
+    ).all()
+    free = [row for row in rows if row.load < row.capacity]
+    if not free:
+        return None
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    best = min(free, key=lambda row: (row.load, row.last_assigned_at or never, row.user_id))
+    return int(best.user_id)
+
+
+async def assign_to(
+    work: Work,
+    conversation_id: int,
+    store_id: int,
+    agent_id: int,
+    *,
+    now: dt.datetime,
+    origin: str = "system",
+    expect_assignee: int | str | None = None,
+) -> bool:
+    """Give the conversation to ``agent_id`` if it is held by ``expect_assignee`` (default: nobody;
+    ``"any"``: whoever holds it). Returns whether it was assigned (False: someone else was first)."""
+    stmt = sa.update(_conversation).where(_conversation.c.id == conversation_id)
+    if expect_assignee is None:
+        stmt = stmt.where(_conversation.c.assignee_id.is_(None))
+    elif expect_assignee != "any":
+        stmt = stmt.where(_conversation.c.assignee_id == expect_assignee)
+    result = await work.execute(stmt.values(assignee_id=agent_id, assigned_at=now, updated_at=now))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await work.execute(
+        sa.update(_presence).where(_presence.c.user_id == agent_id).values(last_assigned_at=now)
+    )
+    await record(
+        work,
+        ConversationChanged(
+            store_id=store_id,
+            origin=origin,
+            conversation_id=conversation_id,
+            what="assigned",
+            assignee_id=agent_id,
+        ),
+    )
+    return True
+
+
+async def route(work: Work, conversation_id: int, store_id: int, *, now: dt.datetime) -> int | None:
+    """Assign an unassigned conversation to the best online agent of its store; who got it."""
+    agent = await _pick_agent(work, store_id)
+    if agent is None:
+        return None  # it waits in the pool; the next agent with room takes it (fill_capacity)
+    return agent if await assign_to(work, conversation_id, store_id, agent, now=now) else None
+
+
+async def fill_capacity(work: Work, agent_id: int, *, now: dt.datetime) -> list[int]:
+    """Give ``agent_id`` the longest-waiting unassigned buyers of their stores, while they are
+    online with room; the conversations assigned."""
+    assigned: list[int] = []
+    presence = (
+        await work.execute(
+            sa.select(_presence.c.status, _presence.c.capacity)
+            .where(_presence.c.user_id == agent_id)
+            .with_for_update()
+        )
+    ).first()
+    if presence is None or presence.status != Presence.ONLINE:
+        return assigned
+    load = (
+        await work.execute(
+            sa.select(sa.func.count())
+            .select_from(_conversation)
+            .where(
+                _conversation.c.assignee_id == agent_id,
+                _conversation.c.status == ConversationStatus.OPEN,
+            )
+        )
+    ).scalar_one()
+    room = presence.capacity - load
+    if room <= 0:
+        return assigned
+    stores = sa.select(user_stores.c.store_id).where(user_stores.c.user_id == agent_id)
+    waiting = (
+        await work.execute(
+            sa.select(_conversation.c.id, _conversation.c.store_id)
+            .where(
+                _conversation.c.store_id.in_(stores),
+                _conversation.c.assignee_id.is_(None),
+                _conversation.c.status == ConversationStatus.OPEN,
+                _conversation.c.waiting_since.is_not(None),
+            )
+            .order_by(_conversation.c.waiting_since, _conversation.c.id)
+            .limit(room)
+        )
+    ).all()
+    for row in waiting:
+        if await assign_to(work, row.id, row.store_id, agent_id, now=now):
+            assigned.append(row.id)
+    return assigned
+
+
+async def release_unanswered(work: Work, agent_id: int, *, now: dt.datetime) -> list[int]:
+    """Return the agent's conversations whose buyer waits to the pool and route each again."""
+    rows = (
+        await work.execute(
+            sa.select(_conversation.c.id, _conversation.c.store_id).where(
+                _conversation.c.assignee_id == agent_id,
+                _conversation.c.status == ConversationStatus.OPEN,
+                _conversation.c.waiting_since.is_not(None),
+            )
+        )
+    ).all()
+    released: list[int] = []
+    for row in rows:
+        result = await work.execute(
+            sa.update(_conversation)
+            .where(_conversation.c.id == row.id, _conversation.c.assignee_id == agent_id)
+            .values(assignee_id=None, assigned_at=None, updated_at=now)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            continue
+        released.append(row.id)
+        await record(
+            work,
+            ConversationChanged(
+                store_id=row.store_id, origin="system", conversation_id=row.id, what="released"
+            ),
+        )
+        await route(work, row.id, row.store_id, now=now)
+    return released
+
+
+async def set_presence(
+    work: Work, agent_id: int, status: Presence, *, now: dt.datetime, manual: bool = True
+) -> Sequence[int]:
+    """Change an agent's availability. Online: they are filled up at once. Offline: a timer
+    returns their unanswered conversations to the pool after :data:`OFFLINE_GRACE`. Returns the
+    conversations assigned to them as a result."""
+    existing = (
+        await work.execute(sa.select(_presence.c.status).where(_presence.c.user_id == agent_id))
+    ).scalar_one_or_none()
+    values = {"status": status, "changed_at": now, "manual": manual}
+    if existing is None:
+        await work.execute(sa.insert(_presence).values(user_id=agent_id, last_seen_at=now, **values))
+    else:
+        await work.execute(sa.update(_presence).where(_presence.c.user_id == agent_id).values(**values))
+    key = release_timer_key(agent_id)
+    if status is Presence.OFFLINE:
+        await schedule(
+            work, key=key, kind="inbox.release", due_at=now + OFFLINE_GRACE, payload={"agent_id": agent_id}
+        )
+        return []
+    await cancel(work, key)
+    if status is Presence.ONLINE:
+        return await fill_capacity(work, agent_id, now=now)
+    return []
+
+
+def release_timer_key(agent_id: int) -> str:
+    return f"inbox.release:{agent_id}"
