@@ -30,6 +30,8 @@ from desk.db import Base
 from desk.errors import exception_handlers
 from desk.gc_tuning import tune_for_service
 from desk.health import healthz
+from desk.inbox import controllers as inbox_controllers
+from desk.inbox import stream as inbox_stream
 from desk.inbox.models import AgentPresence, Conversation, Message, QuickReply
 from desk.ingest import api as ingest_api
 from desk.ingest import controllers as ingest_controllers
@@ -81,6 +83,8 @@ ROUTES: list[ControllerRouterHandler] = [
     *ingest_webhooks.ROUTES,
     *ingest_controllers.ROUTES,
     *ingest_api.ROUTES,
+    *inbox_controllers.ROUTES,
+    *inbox_stream.ROUTES,
     *orders_api.ROUTES,
     *aftersales_api.ROUTES,
 ]

@@ -6,8 +6,7 @@ from typing import Any, NamedTuple
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
-from litestar.plugins.htmx import HTMXRequest
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +14,6 @@ from desk.accounts.auth import requires_role
 from desk.accounts.models import Role, User
 from desk.i18n import LANGUAGES
 from desk.shell.redirects import local_path
-from desk.stores.activity import PanelName, latest_conversations
 from desk.stores.services import stores_visible_to
 from desk.templating import LANGUAGE_COOKIE
 
@@ -54,25 +52,6 @@ async def switch_language(request: Request[Any, Any, Any], code: FromPath[str]) 
     return response
 
 
-@get("/inbox", name="inbox:index", include_in_schema=False, guards=[requires_role(Role.AGENT)])
-async def inbox_index(
-    request: HTMXRequest,
-    db_session: NamedDependency[AsyncSession],
-    panel: FromQuery[PanelName | None] = None,
-) -> Template:
-    """A preview of the latest buyer messages across the user's stores, until the workbench lands.
-
-    The htmx poll (``?panel=conversations``) gets just the list.
-    """
-    user: User = request.user
-    conversations = await latest_conversations(db_session, user)
-    context = {"conversations": conversations, "show_store": True}
-    if request.htmx and panel is PanelName.CONVERSATIONS:
-        return Template("stores/_conversations.html", context=context)
-    stores = await stores_visible_to(db_session, user)
-    return Template("shell/inbox.html", context={**context, "stores": stores})
-
-
 @get("/dashboard", name="dashboard:index", include_in_schema=False, guards=[requires_role(Role.MANAGER)])
 async def dashboard_index(
     request: Request[User, Any, Any], db_session: NamedDependency[AsyncSession]
@@ -88,4 +67,4 @@ async def settings_index(request: Request[User, Any, Any]) -> Template:
     return Template("shell/settings.html", context={"sections": sections})
 
 
-ROUTES = [home, switch_language, inbox_index, dashboard_index, settings_index]
+ROUTES = [home, switch_language, dashboard_index, settings_index]

@@ -7,17 +7,24 @@ gets a fresh browser context, so no cookies or storage leak between journeys.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import secrets
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from desk.app import create_app
+from desk.runtime import Runtime
 from desk.settings import Settings
+from desk.simulator import Simulator, demo_store
+from desk.stores.models import Store
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -84,3 +91,88 @@ async def page(browser: Browser, live_server: str) -> AsyncIterator[Page]:
     page = await context.new_page()
     yield page
     await context.close()
+
+
+# -- the desk with its worker, and the simulated platform it talks to ------------------------------
+
+
+@dataclass
+class SimDesk:
+    """A desk served for real with its embedded worker, and the simulator it talks to over HTTP."""
+
+    url: str
+    sim_url: str
+    simulator: Simulator
+    stores: list[Store]
+
+
+@pytest.fixture
+async def sim_desk(settings: Settings, runtime: Runtime, make_store: Any) -> AsyncIterator[SimDesk]:
+    """Two stores connected to a simulator; the desk (with ``DESK_WORKER=embedded``) and the
+    simulator both run in a thread of their own, as ``desk demo`` runs them."""
+    seed = secrets.randbelow(1_000_000)
+    simulator = Simulator(seed=seed)
+    desk_sock, sim_sock = _free_socket(), _free_socket()
+    desk_url = f"http://127.0.0.1:{desk_sock.getsockname()[1]}"
+    sim_port = sim_sock.getsockname()[1]
+    sim_sock.close()  # the simulator binds its own port
+    stores = []
+    for n in (1, 2):
+        config = demo_store(n, push_url="", seed=seed)
+        store = await make_store(
+            name=config.name,
+            appid=config.appid,
+            appsecret=config.secret,
+            token=config.token,
+            aes_key=config.aes_key,
+        )
+        stores.append(store)
+        simulator.add_store(
+            dataclasses.replace(config, push_url=f"{desk_url}/webhooks/channels/{store.key}")
+        )
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    app = create_app(
+        settings.with_changes(
+            worker="embedded",
+            channels_api_base=sim_url,
+            wecom_api_base=sim_url,
+            public_url=desk_url,
+            worker_poll_s=0.2,
+        )
+    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        async with simulator.serving(port=sim_port):
+            task = asyncio.create_task(server.serve(sockets=[desk_sock]))
+            while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event to wait on
+                await asyncio.sleep(0.02)
+            started.set()
+            await task
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # reported below
+            failure.append(exc)
+            started.set()
+
+    thread = threading.Thread(target=run, name="sim-desk", daemon=True)
+    thread.start()
+    await asyncio.to_thread(started.wait, 30)
+    if failure or not server.started:
+        raise RuntimeError(f"the desk or the simulator did not start: {failure}")
+    try:
+        yield SimDesk(url=desk_url, sim_url=sim_url, simulator=simulator, stores=stores)
+    finally:
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 30)
+        desk_sock.close()
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
