@@ -127,9 +127,7 @@ async def sim_desk(settings: Settings, runtime: Runtime, make_store: Any) -> Asy
             aes_key=config.aes_key,
         )
         stores.append(store)
-        simulator.add_store(
-            dataclasses.replace(config, push_url=f"{desk_url}/webhooks/channels/{store.key}")
-        )
+        simulator.add_store(dataclasses.replace(config, push_url=f"{desk_url}/webhooks/channels/{store.key}"))
     sim_url = f"http://127.0.0.1:{sim_port}"
     app = create_app(
         settings.with_changes(
