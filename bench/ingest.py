@@ -30,30 +30,25 @@ import os
 import pickle
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import _common
 import asyncpg
-import httpx
 import msgspec
+from _common import ROOT, asyncpg_dsn, create_database, drop_database, free_port, log, process, server_url
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from desk import migrate  # noqa: E402
-from desk.db import Database  # noqa: E402
-from desk.platform.crypto import MsgCrypt  # noqa: E402
-from desk.settings import Settings  # noqa: E402
-from desk.stores.models import Store  # noqa: E402
-from desk.stores.secrets import SecretBox  # noqa: E402
+from desk import migrate
+from desk.db import Database
+from desk.platform.crypto import MsgCrypt
+from desk.settings import Settings
+from desk.stores.models import Store
+from desk.stores.secrets import SecretBox
 
 SECRET_KEY = "bench-" + "k" * 42
 APPID = "wxbench0000000001"
@@ -61,49 +56,6 @@ APPSECRET = "bench-app-secret-0001"
 TOKEN = "benchtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 STORE_KEY = "benchstore000001"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-# -- database ------------------------------------------------------------------------------------
-
-
-def server_url() -> str:
-    configured = os.environ.get("DESK_DATABASE_URL", "")
-    if configured.startswith("postgresql"):
-        return configured
-    return "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-
-
-def asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def create_database(base: str) -> str:
-    name = f"desk_bench_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(asyncpg_dsn(make_url(base).set(database="postgres").render_as_string(False)))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(url: str) -> None:
-    name = make_url(url).database
-    conn = await asyncpg.connect(asyncpg_dsn(make_url(url).set(database="postgres").render_as_string(False)))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def seed_store(url: str) -> None:
@@ -126,44 +78,8 @@ async def seed_store(url: str) -> None:
 # -- servers ---------------------------------------------------------------------------------------
 
 
-@contextmanager
-def process(args: list[str], env: dict[str, str], port: int, name: str):  # type: ignore[no-untyped-def]
-    """A server subprocess, ready when its port answers ``/healthz`` (or anything), stopped after."""
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{name} did not start")
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def desk_env(url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
-    env.update(
-        DESK_DATABASE_URL=url,
-        DESK_SECRET_KEY=SECRET_KEY,
-        DESK_LOG_LEVEL="WARNING",
-        DESK_WORKER="off",
-        DESK_VAR_DIR=tempfile.mkdtemp(prefix="desk-bench-"),
-    )
-    if os.environ.get("DESK_REDIS_URL"):
-        env["DESK_REDIS_URL"] = os.environ["DESK_REDIS_URL"]
-    env.update(extra)
-    return env
+    return _common.desk_env(url, SECRET_KEY, **extra)
 
 
 UVICORN_FLAGS = ["--log-level", "warning", "--no-access-log", "--host", "127.0.0.1"]
