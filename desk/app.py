@@ -22,7 +22,14 @@ from desk.accounts.auth import UNAUTHENTICATED_PATHS, AuthMiddleware
 from desk.accounts.models import ApiToken, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
 from desk.aftersales import api as aftersales_api
-from desk.aftersales.models import AfterSale
+from desk.aftersales.models import (
+    AfterSale,
+    Complaint,
+    Interception,
+    MerchantAddress,
+    ReturnAddressBinding,
+)
+from desk.audit.models import AuditEntry
 from desk.background import Background
 from desk.changes.models import ChangeEvent
 from desk.commands.models import OutboundCommand
@@ -73,6 +80,11 @@ MODELS = (
     AgentPresence,
     QuickReply,
     Timer,
+    MerchantAddress,
+    ReturnAddressBinding,
+    Interception,
+    Complaint,
+    AuditEntry,
 )
 
 ROUTES: list[ControllerRouterHandler] = [

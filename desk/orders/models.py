@@ -80,6 +80,9 @@ class Order(TimestampMixin, Base):
     merchant_notes: Mapped[str] = mapped_column(sa.Text, default="")
     order_scene: Mapped[int] = mapped_column(default=0)
     open_aftersale_count: Mapped[int] = mapped_column(default=0)
+    address_change: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """The new address the buyer asked for (masked, with ``applied_at``) while the merchant has
+    not answered; None when no change is pending."""
     fetched_at: Mapped[dt.datetime]
     """When desk last read this order from the platform (reconciliation skips fresher copies)."""
 

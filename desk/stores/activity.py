@@ -23,13 +23,20 @@ from sqlalchemy.orm import aliased
 from desk.accounts.models import User
 from desk.accounts.scoping import scoped
 from desk.aftersales.models import AfterSale
+from desk.aftersales.status import (
+    AFTERSALE_STATUS_TONES,
+    aftersale_status_label,
+    aftersale_type_label,
+)
 from desk.db import utcnow
 from desk.i18n import Message
 from desk.inbox.models import Conversation
 from desk.inbox.models import Message as ChatMessage
 from desk.ingest.models import EventState, PlatformEvent
 from desk.orders.models import Buyer, Order, OrderLine
+from desk.orders.status import ORDER_STATUS_TONES, order_status_label
 from desk.stores.models import Store
+from desk.tone import Tone
 
 __all__ = [
     "AFTERSALE_STATUS_TONES",
@@ -65,57 +72,6 @@ REPLY_DEADLINE = dt.timedelta(seconds=180)
 
 RowT = TypeVar("RowT")
 
-
-class Tone(enum.StrEnum):
-    """How a status reads at a glance (a CSS class): whose move it is, or that it is over."""
-
-    ACTION = "action"
-    """The merchant must act (ship, review a request, receive a return)."""
-    WAITING = "waiting"
-    """Someone else moves next: the buyer, the courier or the platform."""
-    DONE = "done"
-    CLOSED = "closed"
-    FAILED = "failed"
-    """Something went wrong and needs a look (a refund failed, a deadline passed)."""
-
-
-# Order ``status`` codes (specs/wechat-apis.md §2); the keys are the statuses with a label.
-ORDER_STATUS_TONES: dict[int, Tone] = {
-    10: Tone.WAITING,  # unpaid
-    12: Tone.WAITING,  # gift not yet accepted
-    13: Tone.WAITING,  # group buy not yet complete
-    17: Tone.WAITING,  # local-life order to verify [U]
-    20: Tone.ACTION,  # to ship
-    21: Tone.ACTION,  # partly shipped
-    30: Tone.WAITING,  # shipped, on its way
-    100: Tone.DONE,
-    190: Tone.CLOSED,  # oversold, cancelled
-    200: Tone.CLOSED,  # cancelled after every item was refunded
-    250: Tone.CLOSED,  # cancelled by buyer, timeout or merchant
-}
-
-# After-sale ``status`` strings (specs/wechat-apis.md §3), the platform's spelling included.
-AFTERSALE_STATUS_TONES: dict[str, Tone] = {
-    "USER_CANCELD": Tone.CLOSED,
-    "MERCHANT_PROCESSING": Tone.ACTION,
-    "MERCHANT_REJECT_REFUND": Tone.CLOSED,
-    "MERCHANT_REJECT_RETURN": Tone.CLOSED,
-    "USER_WAIT_RETURN": Tone.WAITING,
-    "RETURN_CLOSED": Tone.CLOSED,
-    "MERCHANT_WAIT_RECEIPT": Tone.ACTION,
-    "MERCHANT_OVERDUE_REFUND": Tone.FAILED,
-    "MERCHANT_REFUND_SUCCESS": Tone.DONE,
-    "MERCHANT_RETURN_SUCCESS": Tone.DONE,
-    "PLATFORM_REFUNDING": Tone.WAITING,
-    "PLATFORM_REFUND_FAIL": Tone.FAILED,
-    "USER_WAIT_CONFIRM": Tone.WAITING,
-    "MERCHANT_REFUND_RETRY_FAIL": Tone.FAILED,
-    "MERCHANT_FAIL": Tone.CLOSED,
-    "USER_WAIT_CONFIRM_UPDATE": Tone.WAITING,
-    "USER_WAIT_HANDLE_MERCHANT_AFTER_SALE": Tone.WAITING,
-}
-
-AFTERSALE_TYPES = frozenset({"REFUND", "RETURN", "EXCHANGE"})
 
 _PHONE_DIGITS = re.compile(r"\d")
 
@@ -204,27 +160,6 @@ class StoreActivity(msgspec.Struct, frozen=True):
     conversations: Panel[ConversationRow]
     orders: Panel[OrderRow]
     aftersales: Panel[AfterSaleRow]
-
-
-def order_status_label(status: int) -> Message:
-    """The words for an order status; an unknown code is shown with its number, not hidden."""
-    if status in ORDER_STATUS_TONES:
-        return Message(f"activity.order_status.{status}")
-    return Message("activity.order_status.unknown", {"status": status})
-
-
-def aftersale_status_label(status: str) -> Message:
-    """The words for an after-sale status; an unknown one is shown as the platform spells it."""
-    if status in AFTERSALE_STATUS_TONES:
-        return Message(f"activity.aftersale_status.{status}")
-    return Message("activity.aftersale_status.unknown", {"status": status})
-
-
-def aftersale_type_label(kind: str) -> Message:
-    """仅退款 / 退货退款 / 换货; an unknown type is shown as the platform spells it."""
-    if kind in AFTERSALE_TYPES:
-        return Message(f"activity.aftersale_type.{kind}")
-    return Message("activity.aftersale_type.unknown", {"type": kind})
 
 
 def masked_phone(value: str) -> str:

@@ -505,37 +505,6 @@ async def test_another_stores_activity_is_not_found(client, app, runtime, make_s
         assert "B店的秘密商品" not in response.text
 
 
-async def test_the_inbox_previews_the_latest_messages_of_my_stores_only(
-    client, app, runtime, make_store, make_user
-) -> None:
-    a, b = await make_store("A店"), await make_store("B店")
-    await login(client, app, await make_user("xiaowang", Role.AGENT, [a]))
-    async with runtime.db.session() as session:
-        for store, text in ((a, "A店买家的问题"), (b, "B店买家的问题")):
-            buyer = await add_buyer(session, store, f"o_{store.id}_buyer")
-            await add_conversation(
-                session,
-                store,
-                buyer,
-                [(Sender.BUYER, text, minutes_ago(1, utcnow()))],
-                waiting_since=utcnow(),
-            )
-
-    page = (await get(client, "/inbox")).text
-    assert "只读预览" in page
-    assert "统一收件箱即将上线" in page
-    assert page.index("最新买家消息") < page.index("统一收件箱即将上线")
-    assert 'hx-get="/inbox?panel=conversations" hx-trigger="every 5s"' in page
-    assert "A店买家的问题" in page
-    assert f'<a class="feed-store" href="/stores/{a.id}">A店</a>' in page
-    assert "B店买家的问题" not in page
-
-    partial = (await get(client, "/inbox?panel=conversations", **HTMX)).text
-    assert "<html" not in partial
-    assert "A店买家的问题" in partial
-    assert "B店买家的问题" not in partial
-
-
 async def test_empty_panels_say_what_will_appear(client, app, make_store, make_user) -> None:
     store = await make_store()
     await login(client, app, await make_user("xiaowang", Role.AGENT, [store]))
