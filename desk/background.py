@@ -7,6 +7,7 @@ domain's outbound command kinds, as :mod:`desk.app` is for routes.
 
 from __future__ import annotations
 
+from desk.aftersales import commands as aftersale_commands
 from desk.commands.kinds import CommandKind
 from desk.commands.runner import CommandRunner
 from desk.inbox import commands as inbox_commands
@@ -19,6 +20,7 @@ __all__ = ["COMMAND_KINDS", "TIMER_HANDLERS", "Background"]
 
 COMMAND_KINDS: dict[str, CommandKind] = {
     **inbox_commands.KINDS,
+    **aftersale_commands.KINDS,
 }
 """Every kind of outbound command, by name."""
 
