@@ -13,6 +13,7 @@ from desk.commands.runner import CommandRunner
 from desk.inbox import commands as inbox_commands
 from desk.inbox import sweep as inbox_sweep
 from desk.ingest.install import EventProcessing
+from desk.orders import commands as order_commands
 from desk.runtime import Runtime
 from desk.timers.runner import TimerHandler, TimerRunner
 
@@ -21,6 +22,7 @@ __all__ = ["COMMAND_KINDS", "TIMER_HANDLERS", "Background"]
 COMMAND_KINDS: dict[str, CommandKind] = {
     **inbox_commands.KINDS,
     **aftersale_commands.KINDS,
+    **order_commands.KINDS,
 }
 """Every kind of outbound command, by name."""
 

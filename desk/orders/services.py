@@ -23,7 +23,7 @@ from desk.changes.events import OrderChanged
 from desk.changes.record import record
 from desk.db import insert_for, utcnow
 from desk.orders.models import Buyer, Order, OrderLine
-from desk.platform.channels_types import ChannelsOrder
+from desk.platform.channels_types import ChannelsOrder, DeliveryInfo
 
 __all__ = [
     "clip",
@@ -174,6 +174,7 @@ async def save_order(
         "customer_notes": detail.ext_info.customer_notes,
         "merchant_notes": detail.ext_info.merchant_notes,
         "order_scene": detail.ext_info.order_scene,
+        "address_change": _address_change(detail.delivery_info),
         "open_aftersale_count": (
             order.aftersale_detail.on_aftersale_order_cnt if order.aftersale_detail else 0
         ),
@@ -217,6 +218,20 @@ async def save_order(
         ),
     )
     return int(order_pk)
+
+
+def _address_change(delivery: DeliveryInfo) -> dict[str, Any] | None:
+    """The buyer's pending request for another address (as masked as the platform sends it)."""
+    review = delivery.address_under_review
+    if review is None:
+        return None
+    return {
+        "user_name": review.user_name,
+        "tel_number": review.tel_number,
+        "region": " ".join(p for p in (review.province_name, review.city_name, review.county_name) if p),
+        "detail": review.detail_info,
+        "applied_at": delivery.address_apply_time,
+    }
 
 
 async def order_with_buyer(session: AsyncSession, user: User, order_id: str) -> tuple[Order, Buyer | None]:
