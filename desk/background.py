@@ -8,6 +8,7 @@ domain's outbound command kinds, as :mod:`desk.app` is for routes.
 from __future__ import annotations
 
 from desk.aftersales import commands as aftersale_commands
+from desk.aftersales import interception
 from desk.commands.kinds import CommandKind
 from desk.commands.runner import CommandRunner
 from desk.inbox import commands as inbox_commands
@@ -23,6 +24,7 @@ COMMAND_KINDS: dict[str, CommandKind] = {
     **inbox_commands.KINDS,
     **aftersale_commands.KINDS,
     **order_commands.KINDS,
+    **interception.KINDS,
 }
 """Every kind of outbound command, by name."""
 

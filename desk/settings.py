@@ -79,6 +79,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     command_backoff_base_s: float = 1.0
     command_backoff_max_s: float = 30.0
     """Retry delays of a command double from the base up to this: a few minutes' outage is ridden out."""
+    intercept_webhook_url: str = ""
+    """Where to ask the courier to stop a parcel (订单拦截): a URL that receives a JSON POST per
+    interception. Empty: interceptions are only recorded, for an agent to arrange by phone."""
     auto_resolve_hours: float = 24.0
     """Open conversations with nothing said for this long (and nobody waiting) are resolved; 0: never."""
     reconcile_interval_s: float = 600.0

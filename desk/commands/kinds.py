@@ -39,10 +39,14 @@ class ClaimedCommand:
 
 
 class CommandContext(Protocol):
-    """What a command needs to run: the platform clients (``desk.stores.clients.PlatformClients``)."""
+    """What a command needs to run: the platform clients (``desk.stores.clients.PlatformClients``)
+    and the process's settings."""
 
     @property
     def clients(self) -> Any: ...
+
+    @property
+    def settings(self) -> Any: ...
 
 
 class CommandFailedError(Exception):

@@ -70,6 +70,7 @@ class RoundResult:
 @dataclass(frozen=True, slots=True)
 class _Context:
     clients: Any
+    settings: Settings
 
 
 class CommandRunner:
@@ -90,7 +91,7 @@ class CommandRunner:
         self.kinds = kinds
         self.wakeup = wakeup
         self.name = name
-        self.ctx = _Context(clients)
+        self.ctx = _Context(clients, settings)
         self.queue = LeaseQueue(
             _command,
             name,
