@@ -20,7 +20,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from desk.aftersales.services import save_aftersale
+from desk.aftersales.services import save_aftersale, save_complaint
 from desk.db import Database, insert_for, utcnow
 from desk.inbox.filing import record_buyer_message
 from desk.inbox.models import Channel
@@ -148,6 +148,18 @@ class AfterSaleHandler:
         return Fetched(await client.get_aftersale(item.event.after_sale_order_id), at)
 
     async def apply(self, conn: AsyncConnection, item: WorkItem, fetched: Fetched | None) -> None:
+        if isinstance(item.event, ComplaintUpdateEvent) and item.event.finder_shop_complaint.complaint_id:
+            event: ComplaintUpdateEvent = item.event
+            complaint = event.finder_shop_complaint
+            await save_complaint(
+                conn,
+                item.store_id,
+                complaint_id=str(complaint.complaint_id),
+                after_sale_order_id=event.after_sale_order_id,
+                order_id=str(complaint.order_id),
+                status=complaint.complaint_status,
+                event_time=epoch_to_utc(event.CreateTime) if event.CreateTime > 0 else utcnow(),
+            )
         if fetched is None:
             return
         aftersale: ChannelsAfterSale = fetched.value
