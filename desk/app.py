@@ -25,6 +25,7 @@ from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import AfterSale
 from desk.background import Background
 from desk.changes.models import ChangeEvent
+from desk.commands import api as commands_api
 from desk.commands.models import OutboundCommand
 from desk.db import Base
 from desk.errors import exception_handlers
@@ -83,6 +84,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *ingest_api.ROUTES,
     *orders_api.ROUTES,
     *aftersales_api.ROUTES,
+    *commands_api.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             version=__version__,
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            # Handler docstrings are the API's documentation: integrators read them in /schema.
+            use_handler_docstrings=True,
         ),
         # desk configures logging itself (configure_logging: level from DESK_LOG_LEVEL, quiet httpx).
         logging_config=None,
