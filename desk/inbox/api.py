@@ -33,7 +33,7 @@ from desk.errors import Invalid
 from desk.i18n import Message as Text
 from desk.inbox import workflow
 from desk.inbox.access import conversation_for, may_see_store
-from desk.inbox.history import history_page
+from desk.inbox.history import HISTORY_PAGE_SIZE, history_page
 from desk.inbox.models import ConversationStatus, Delivery
 from desk.inbox.queue import PAGE_SIZE, QueueFilter, decode_cursor, queue_page
 from desk.inbox.replies import send_reply
@@ -126,7 +126,7 @@ class ConversationsApiController(Controller):
         before: Annotated[
             int | None, QueryParameter(description="`next_before` of the previous page: older messages.")
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = HISTORY_PAGE_SIZE,
     ) -> MessagePageOut:
         """The conversation's messages, newest last, a page at a time going back with `before`.
         Failed replies carry the platform's `error_code` and what it means."""
