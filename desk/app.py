@@ -32,11 +32,13 @@ from desk.aftersales.models import (
 from desk.audit.models import AuditEntry
 from desk.background import Background
 from desk.changes.models import ChangeEvent
+from desk.commands import api as commands_api
 from desk.commands.models import OutboundCommand
 from desk.db import Base
 from desk.errors import exception_handlers
 from desk.gc_tuning import tune_for_service
 from desk.health import healthz
+from desk.inbox import api as inbox_api
 from desk.inbox import controllers as inbox_controllers
 from desk.inbox import stream as inbox_stream
 from desk.inbox.models import AgentPresence, Conversation, Message, QuickReply
@@ -99,6 +101,8 @@ ROUTES: list[ControllerRouterHandler] = [
     *inbox_stream.ROUTES,
     *orders_api.ROUTES,
     *aftersales_api.ROUTES,
+    *inbox_api.ROUTES,
+    *commands_api.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"
@@ -166,6 +170,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             version=__version__,
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            # Handler docstrings are the API's documentation: integrators read them in /schema.
+            use_handler_docstrings=True,
         ),
         # desk configures logging itself (configure_logging: level from DESK_LOG_LEVEL, quiet httpx).
         logging_config=None,
