@@ -7,7 +7,7 @@ tables; the handlers here only translate HTTP (path, method, query, body, multip
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, Response, route
@@ -40,7 +40,7 @@ def _response(answer: ApiAnswer) -> Response[bytes]:
     return Response(content=answer.body, status_code=answer.status_code, media_type=media_type)
 
 
-async def _form(request: Request) -> dict[str, str | Upload]:
+async def _form(request: Request[Any, Any, Any]) -> dict[str, str | Upload]:
     form = await request.form()
     fields: dict[str, str | Upload] = {}
     for key, value in form.multi_items():
@@ -52,7 +52,7 @@ async def _form(request: Request) -> dict[str, str | Upload]:
 
 
 @route("/channels/ec/{path:path}", http_method=["GET", "POST"], include_in_schema=False)
-async def channels_api(request: Request, path: FromPath[str]) -> Response[bytes]:
+async def channels_api(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     context: ApiContext = request.app.state.api
     multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
     form = await _form(request) if multipart else None
@@ -70,7 +70,7 @@ async def channels_api(request: Request, path: FromPath[str]) -> Response[bytes]
 
 
 @route("/cgi-bin/{path:path}", http_method=["GET", "POST"], include_in_schema=False)
-async def cgi_bin_api(request: Request, path: FromPath[str]) -> Response[bytes]:
+async def cgi_bin_api(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     context: ApiContext = request.app.state.api
     body = await request.body()
     answer = await answer_call(

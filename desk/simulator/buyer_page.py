@@ -144,7 +144,8 @@ def register_filters(environment: Environment) -> None:
 
 
 def _sim(request: Request[Any, Any, Any]) -> Simulator:
-    return request.app.state.sim
+    sim: Simulator = request.app.state.sim
+    return sim
 
 
 def _buyer_list(store: StoreState, limit: int = 40) -> list[Buyer]:

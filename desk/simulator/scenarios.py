@@ -172,9 +172,7 @@ class _Run:
         """A follow-up ``delay`` simulated seconds from now, compressed in short scenarios."""
         self.at(self.now_t + delay * self.pace, action)
 
-    def _process(
-        self, rate_per_minute: float, action: Callable[[float], None], *, ramp: bool = False
-    ) -> None:
+    def _process(self, rate_per_minute: float, action: Callable[[], None], *, ramp: bool = False) -> None:
         """Schedule a Poisson stream of ``action`` at ``rate_per_minute`` (with the live ramp)."""
         if rate_per_minute <= 0:
             return

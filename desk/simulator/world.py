@@ -32,6 +32,11 @@ SHARED_PERSON_SHARE = 0.15
 """Share of a store's new buyers who already bought at another store (same unionid)."""
 
 
+def _run(action: Callable[[], object]) -> None:
+    """Without a scheduler (a world outside any simulator) a reaction happens at once."""
+    action()
+
+
 class UnknownObjectError(LookupError):
     """A store, corp, buyer, order or after-sale that the simulator does not have."""
 
@@ -52,7 +57,7 @@ class World:
         self.persons: list[Person] = []
         self.crypts: dict[str, MsgCrypt] = {}
         self.emit: Callable[[OutgoingPush], None] = lambda _push: None
-        self.schedule: Callable[[float, Callable[[], None]], None] = lambda _delay, fn: fn()
+        self.schedule: Callable[[float, Callable[[], object]], None] = lambda _delay, fn: _run(fn)
 
     def now(self) -> int:
         return int(self.clock())
@@ -163,6 +168,6 @@ class World:
             )
         )
 
-    def later(self, sim_seconds: float, action: Callable[[], None]) -> None:
+    def later(self, sim_seconds: float, action: Callable[[], object]) -> None:
         """Run ``action`` after ``sim_seconds`` of simulated time (real delay × ``time_scale``)."""
         self.schedule(sim_seconds * self.time_scale, action)
