@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -85,6 +85,10 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         list[Any]: JSON,
     }
+    if TYPE_CHECKING:
+        # Every model here maps one Table (SQLAlchemy types ``__table__`` as any FromClause), so
+        # services can hand it to insert/update/delete and read its columns as Columns.
+        __table__: ClassVar[sa.Table]
 
 
 class TimestampMixin:
