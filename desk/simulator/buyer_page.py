@@ -24,6 +24,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
+from desk.simulator import catalog
 from desk.simulator import data as content
 from desk.simulator.errcodes import ApiError
 from desk.simulator.state import AFTERSALE_OPEN_STATUSES, Buyer, OrderStatus, StoreState
@@ -60,7 +61,8 @@ AFTERSALE_STATUS = {
     "USER_WAIT_CONFIRM": "换货商品已发出",
 }
 AFTERSALE_TYPES = {"REFUND": "仅退款", "RETURN": "退货退款", "EXCHANGE": "换货"}
-QUICK_QUESTIONS = ("什么时候发货", "能改地址吗", "我要退款", "尺码偏大还是偏小？", "发什么快递？")
+QUICK_QUESTIONS = ("什么时候发货", "能改地址吗", "我要退款", "发什么快递？")
+"""Chips above the buyer's composer; the store's category adds the questions its buyers ask."""
 
 
 # -- forms -----------------------------------------------------------------------------------------
@@ -199,6 +201,11 @@ def _orders(store: StoreState, buyer: Buyer) -> list[dict[str, Any]]:
     return views
 
 
+def _quick_questions(store: StoreState | None) -> tuple[str, ...]:
+    own = catalog.category_questions(store.config.category)[:2] if store else ()
+    return QUICK_QUESTIONS[:3] + own + QUICK_QUESTIONS[3:]
+
+
 def _buyer_context(request: Request[Any, Any, Any], appid: str | None, openid: str | None) -> dict[str, Any]:
     sim = _sim(request)
     stores = list(sim.world.stores.values())
@@ -216,7 +223,7 @@ def _buyer_context(request: Request[Any, Any, Any], appid: str | None, openid: s
         "aftersale_status": AFTERSALE_STATUS,
         "aftersale_types": AFTERSALE_TYPES,
         "reasons": content.AFTERSALE_REASONS,
-        "quick_questions": QUICK_QUESTIONS,
+        "quick_questions": _quick_questions(store),
         "scenes": content.ORDER_SCENES,
         "error": request.query_params.get("error", ""),
     }
@@ -244,6 +251,7 @@ def _index_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "scenario_running": task is not None and not task.done(),
         "report": sim.last_report,
         "open_statuses": AFTERSALE_OPEN_STATUSES,
+        "category_label": catalog.category_label,
         "error": request.query_params.get("error", ""),
     }
 

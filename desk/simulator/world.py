@@ -70,7 +70,11 @@ class World:
             raise ValueError(f"store {config.appid} already added")
         index = len(self.stores) + 1
         content_rng = random.Random(f"{self.seed}:store:{index}")  # noqa: S311
-        store = StoreState(config=config, index=index, catalog=make_catalog(content_rng, self.ids, index))
+        store = StoreState(
+            config=config,
+            index=index,
+            catalog=make_catalog(content_rng, self.ids, index, config.category),
+        )
         address_ids = [self.ids.numeric("address") for _ in range(2)]
         for address in make_return_addresses(content_rng, address_ids, config.name, self.now()):
             store.addresses[address.address_id] = address
