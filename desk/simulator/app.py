@@ -1,4 +1,5 @@
-"""The simulator's Litestar app: the platform API on its real paths, the buyer page under ``/sim``.
+"""The simulator's Litestar app: the platform API on its real paths, its own pages under ``/sim``
+(overview, buyer page, fault controls).
 
 API requests are answered by :func:`~desk.simulator.api.answer_call` from the endpoint
 tables; the handlers here only translate HTTP (path, method, query, body, multipart) into a call.
@@ -17,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
-from desk.simulator import buyer_page
+from desk.simulator import buyer_page, fault_controls, overview_page
 from desk.simulator.api import ApiAnswer, ApiContext, Endpoint, Upload, answer_call
 from desk.simulator.channels_api import CHANNELS_ENDPOINTS, TOKEN_ENDPOINTS
 from desk.simulator.wecom_api import WECOM_ENDPOINTS
@@ -96,7 +97,14 @@ def create_app(sim: Simulator) -> Litestar:
     )
     buyer_page.register_filters(environment)
     return Litestar(
-        route_handlers=[channels_api, cgi_bin_api, root, *buyer_page.ROUTES],
+        route_handlers=[
+            channels_api,
+            cgi_bin_api,
+            root,
+            *overview_page.ROUTES,
+            *buyer_page.ROUTES,
+            *fault_controls.ROUTES,
+        ],
         state=State({"sim": sim, "api": sim.api}),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         request_max_body_size=MAX_BODY,

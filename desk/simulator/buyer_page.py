@@ -1,12 +1,12 @@
-"""The people-facing pages of the simulator (Simplified Chinese, like the WeChat app they stand for).
+"""The buyer's page of the simulator (Simplified Chinese, like the WeChat app it stands for).
 
-``/sim/`` — stores, corps, ground-truth figures, the latest pushes and how the desk answered
-them, and buttons to start a scenario. ``/sim/buyer`` — play a buyer: pick a store and a buyer,
-chat with the store (what the desk sends via ``commkf/sendmsg`` appears here), place orders, pay,
-confirm receipt, ask to change the address, open an after-sale and post a return.
+``/sim/buyer`` — play a buyer: pick a store and a buyer, chat with the store (what the desk
+sends via ``commkf/sendmsg`` appears here), place orders, pay, confirm receipt, ask to change the
+address, open an after-sale and post a return.
 
 Forms post and redirect back (they work without JavaScript); a few lines of script send chat
-messages without reloading and poll the chat, the orders and the push list.
+messages without reloading and poll the chat and the orders. The overview is
+:mod:`.overview_page`.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from litestar.response import Redirect, Template
 from desk.simulator import catalog
 from desk.simulator import data as content
 from desk.simulator.errcodes import ApiError
-from desk.simulator.state import AFTERSALE_OPEN_STATUSES, Buyer, OrderStatus, StoreState
+from desk.simulator.state import Buyer, OrderStatus, StoreState
 from desk.simulator.world import UnknownObjectError
 
 if TYPE_CHECKING:
-    from desk.simulator.pushes import PushAttempt
     from desk.simulator.simulator import Simulator
 
 __all__ = ["ROUTES", "register_filters"]
@@ -110,17 +109,6 @@ class AfterSaleActionForm(msgspec.Struct):
     after_sale_order_id: str
     action: str
     """``ship_back`` or ``cancel``"""
-
-
-class ScenarioForm(msgspec.Struct):
-    name: str
-    orders_per_minute: float | None = None
-    duration_s: float | None = None
-
-
-class ContactForm(msgspec.Struct):
-    corpid: str
-    config_id: str
 
 
 # -- filters ---------------------------------------------------------------------------------------
@@ -229,33 +217,6 @@ def _buyer_context(request: Request[Any, Any, Any], appid: str | None, openid: s
     }
 
 
-def _push_rows(sim: Simulator, limit: int = 60) -> list[PushAttempt]:
-    log = sim.dispatcher.log
-    return [log[i] for i in range(len(log) - 1, max(-1, len(log) - 1 - limit), -1)]
-
-
-def _index_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    sim = _sim(request)
-    task = sim.scenario_task
-    return {
-        "active": "index",
-        "sim": sim,
-        "stores": list(sim.world.stores.values()),
-        "corps": list(sim.world.corps.values()),
-        "counts": sim.ground_truth().counts(),
-        "pushes": _push_rows(sim),
-        "outcomes": sim.dispatcher.outcomes,
-        "pending": sim.dispatcher.pending,
-        "api_calls": sim.api.calls,
-        "faults_injected": sum(sim.faults.injected.values()),
-        "scenario_running": task is not None and not task.done(),
-        "report": sim.last_report,
-        "open_statuses": AFTERSALE_OPEN_STATUSES,
-        "category_label": catalog.category_label,
-        "error": request.query_params.get("error", ""),
-    }
-
-
 def _back(request: Request[Any, Any, Any], appid: str, openid: str, error: str = "") -> Response[Any]:
     """Where a buyer form returns to; script-driven posts get a bare status instead."""
     if request.headers.get("x-sim-fetch"):
@@ -265,47 +226,6 @@ def _back(request: Request[Any, Any, Any], appid: str, openid: str, error: str =
 
 
 # -- pages -----------------------------------------------------------------------------------------
-
-
-@get("/sim/", name="sim:index", include_in_schema=False)
-async def index(request: Request[Any, Any, Any]) -> Template:
-    return Template("index.html", context=_index_context(request))
-
-
-@get("/sim/pushes", name="sim:pushes", include_in_schema=False)
-async def pushes(request: Request[Any, Any, Any]) -> Template:
-    return Template("_pushes.html", context=_index_context(request))
-
-
-@post("/sim/scenario", name="sim:scenario", include_in_schema=False)
-async def start_scenario(request: Request[Any, Any, Any], data: Annotated[ScenarioForm, Form]) -> Redirect:
-    options = {
-        k: v
-        for k, v in {"orders_per_minute": data.orders_per_minute, "duration_s": data.duration_s}.items()
-        if v
-    }
-    try:
-        _sim(request).start_scenario(data.name, **options)
-    except (RuntimeError, ValueError) as exc:
-        return Redirect(f"/sim/?{urlencode({'error': str(exc)})}")
-    return Redirect("/sim/")
-
-
-@post("/sim/scenario/stop", name="sim:scenario-stop", include_in_schema=False)
-async def stop_scenario(request: Request[Any, Any, Any]) -> Redirect:
-    task = _sim(request).scenario_task
-    if task is not None:
-        task.cancel()
-    return Redirect("/sim/")
-
-
-@post("/sim/contact", name="sim:contact", include_in_schema=False)
-async def scan_contact_way(request: Request[Any, Any, Any], data: Annotated[ContactForm, Form]) -> Redirect:
-    try:
-        _sim(request).add_external_contact(data.corpid, data.config_id)
-    except UnknownObjectError as exc:
-        return Redirect(f"/sim/?{urlencode({'error': str(exc)})}")
-    return Redirect("/sim/")
 
 
 @get("/sim/buyer", name="sim:buyer", include_in_schema=False)
@@ -424,11 +344,6 @@ def _reason(exc: Exception) -> str:
 
 
 ROUTES = [
-    index,
-    pushes,
-    start_scenario,
-    stop_scenario,
-    scan_contact_way,
     buyer,
     buyer_chat,
     buyer_orders,

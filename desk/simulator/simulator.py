@@ -89,7 +89,7 @@ class Simulator:
         self.world = World(seed=seed, clock=clock, time_scale=time_scale)
         self.tokens = TokenBook(clock, ttl=token_ttl)
         self.dispatcher = PushDispatcher(
-            clock, time_scale=time_scale, concurrency=push_concurrency, timeout=push_timeout
+            clock, time_scale=time_scale, concurrency=push_concurrency, timeout=push_timeout, seed=seed
         )
         self.api = ApiContext(world=self.world, tokens=self.tokens, faults=faults or Faults())
         self.world.emit = self.dispatcher.enqueue
