@@ -100,24 +100,32 @@ CLEAR = FaultSettings(  # everything off
 def apply_faults(sim: Simulator, settings: FaultSettings) -> FaultStatus:
     """Put ``settings`` in force and answer the resulting status.
 
-    Raises ValueError (nothing changed) when failing calls are asked for without a kind. Turning
-    token failures on expires every token issued so far (see the module docstring).
+    Raises ValueError (nothing changed) for a value out of range, or when failing calls are asked
+    for without a kind. Turning token failures on expires every token issued so far (see the
+    module docstring).
     """
-    faults = sim.faults
+    faults, dispatcher = sim.faults, sim.dispatcher
     rate = faults.error_rate if settings.api_error_percent is None else settings.api_error_percent / 100
     kinds = tuple(settings.api_error_kinds) if settings.api_error_kinds is not None else faults.kinds
     if not kinds:
         if rate > 0:
             raise ValueError("选择至少一种 API 故障类型（api_error_kinds）")
         kinds = faults.kinds  # nothing fails: keep the kinds for next time
+    drop_rate = (
+        dispatcher.drop_rate if settings.drop_push_percent is None else settings.drop_push_percent / 100
+    )
+    drop_next = dispatcher.drop_pending if settings.drop_next_pushes is None else settings.drop_next_pushes
+    # Structs built in Python skip the Meta bounds that decoding checks: check before changing anything.
+    if not 0 <= drop_rate <= 1:
+        raise ValueError(f"推送丢弃比例须在 0–100% 之间（drop_push_percent），不是 {drop_rate * 100:g}")
+    if drop_next < 0:
+        raise ValueError(f"丢弃条数不能为负（drop_next_pushes），不是 {drop_next}")
     token_was_failing = faults.token_calls_fail
-    faults.configure(error_rate=rate, kinds=kinds, token_calls_fail=settings.token_calls_fail)
+    faults.configure(error_rate=rate, kinds=kinds, token_calls_fail=settings.token_calls_fail)  # checks first
     if faults.token_calls_fail and not token_was_failing:
         sim.tokens.expire_all()
-    if settings.drop_next_pushes is not None:
-        sim.dispatcher.drop_pending = settings.drop_next_pushes
-    if settings.drop_push_percent is not None:
-        sim.dispatcher.set_drop_rate(settings.drop_push_percent / 100)
+    dispatcher.drop_pending = drop_next
+    dispatcher.set_drop_rate(drop_rate)
     return fault_status(sim)
 
 

@@ -6,8 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from desk.simulator import SimCorp, SimStore, Simulator
+from desk.simulator.fault_controls import FaultSettings, apply_faults, fault_status, form_settings
 from tests.simulator.support import PushReceiver, channels_token, wecom_token
 
 CLEAR = {"api_error_percent": 0, "token_calls_fail": False, "drop_next_pushes": 0, "drop_push_percent": 0}
@@ -238,3 +241,46 @@ async def test_one_button_turns_everything_off(
     assert {k: status[k] for k in CLEAR} == CLEAR
     assert "未开启" in (await api.get("/sim/")).text
     assert await channels_token(api, store)
+
+
+FORM_FIELDS = (
+    "api_error_percent",
+    "api_error_kinds",
+    "token_calls_fail",
+    "drop_next_pushes",
+    "drop_push_percent",
+    "something_else",
+)
+
+
+@given(st.lists(st.tuples(st.sampled_from(FORM_FIELDS), st.text(max_size=12)), max_size=8))
+def test_any_form_reads_as_settings_or_a_clear_error(fields: list[tuple[str, str]]) -> None:
+    try:
+        settings = form_settings(fields)
+    except ValueError as exc:
+        error = str(exc)
+    else:
+        error = ""
+    if error:
+        assert error.startswith("故障设置无效：")
+        return
+    assert settings.token_calls_fail == any(key == "token_calls_fail" for key, _ in fields)
+    assert settings.api_error_kinds == [value for key, value in fields if key == "api_error_kinds"]
+    percent = settings.api_error_percent
+    assert percent is None or 0 <= percent <= 100
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        FaultSettings(drop_push_percent=250),
+        FaultSettings(drop_next_pushes=-1, token_calls_fail=True),
+        FaultSettings(api_error_percent=500, drop_next_pushes=3),
+    ],
+)
+def test_settings_made_in_python_are_checked_before_anything_changes(settings: FaultSettings) -> None:
+    sim = Simulator(seed=1, time_scale=0.0)
+    before = fault_status(sim)
+    with pytest.raises(ValueError, match=r"drop_push_percent|drop_next_pushes|error_rate"):
+        apply_faults(sim, settings)
+    assert fault_status(sim) == before
