@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -41,8 +41,10 @@ __all__ = [
     "after_commit",
     "collects_callbacks",
     "create_engine",
+    "dialect_name",
     "insert_for",
     "redact_url",
+    "rows_matched",
     "utcnow",
 ]
 
@@ -101,6 +103,10 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         list[Any]: JSON,
     }
+    if TYPE_CHECKING:
+        # Every model here maps one Table (SQLAlchemy types ``__table__`` as any FromClause), so
+        # services can hand it to insert/update/delete and read its columns as Columns.
+        __table__: ClassVar[sa.Table]
 
 
 class TimestampMixin:
@@ -251,6 +257,18 @@ class PostCommit:
             yield pending
         finally:
             conn.info.pop(_CALLBACKS, None)
+
+
+def dialect_name(work: Work) -> str:
+    """``postgresql`` or ``sqlite``: the database a unit of work runs on."""
+    if isinstance(work, AsyncSession):
+        return work.get_bind().dialect.name
+    return work.dialect.name
+
+
+def rows_matched(result: Any) -> int:
+    """How many rows an UPDATE or DELETE matched (``rowcount`` of the cursor result it returns)."""
+    return int(result.rowcount)
 
 
 def collects_callbacks(work: Work) -> bool:

@@ -154,6 +154,7 @@ def _banner(settings: Settings, sim_url: str, scenario: str) -> str:
         "desk demo is running",
         f"  desk:            {settings.base_url}/",
         f"  buyer simulator: {sim_url}/sim/buyer   (chat as a buyer, place orders, ask for refunds)",
+        f"  platform faults: {sim_url}/sim/#faults (fail API calls or token calls, lose pushes)",
         f"  scenario:        {scenario}",
         "  logins:",
         *(

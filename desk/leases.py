@@ -58,7 +58,7 @@ class RetryPolicy:
         The jitter spreads retries of a burst that failed together (platform outage) so they do
         not all come back in the same second.
         """
-        delay = min(self.max_delay_s, self.base_delay_s * 2 ** max(0, attempts - 1))
+        delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, attempts - 1))
         return delay * random.uniform(0.5, 1.0)  # noqa: S311 - scheduling, not cryptography
 
 

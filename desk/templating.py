@@ -36,8 +36,8 @@ NAV_ITEMS: tuple[tuple[str, str, Role], ...] = (
 def request_language(request: Request[Any, Any, Any]) -> str:
     """The UI language: the switcher's cookie, then the user's setting, then ``DESK_LANGUAGE``."""
     cached = request.scope.get("desk_language")
-    if cached:
-        return cached  # type: ignore[no-any-return]
+    if isinstance(cached, str):
+        return cached
     user = request.scope.get("user")
     default = request.app.state.runtime.settings.language
     language = negotiate(
@@ -45,7 +45,7 @@ def request_language(request: Request[Any, Any, Any]) -> str:
         getattr(user, "language", None),
         default=default,
     )
-    request.scope["desk_language"] = language  # type: ignore[typeddict-unknown-key]
+    request.scope["desk_language"] = language  # type: ignore[typeddict-unknown-key]  # a per-request cache in the scope
     return language
 
 
@@ -67,7 +67,8 @@ def _duration(ctx: Mapping[str, Any], seconds: int) -> str:
 
 
 def _current_user(ctx: Mapping[str, Any]) -> User | None:
-    return ctx["request"].scope.get("user")  # type: ignore[no-any-return]
+    user: User | None = ctx["request"].scope.get("user")
+    return user
 
 
 def _nav(ctx: Mapping[str, Any]) -> list[dict[str, str]]:

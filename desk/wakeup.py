@@ -19,7 +19,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.admin import UsersAdminController
@@ -93,4 +94,4 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/login")
 
 
-ROUTES = [login_page, login_submit, logout, UsersAdminController]
+ROUTES: list[ControllerRouterHandler] = [login_page, login_submit, logout, UsersAdminController]

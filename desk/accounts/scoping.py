@@ -8,7 +8,7 @@ is not revealed.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import sqlalchemy as sa
 from litestar.exceptions import NotFoundException
@@ -20,6 +20,7 @@ from desk.stores.models import Store
 __all__ = ["get_scoped", "scoped", "store_ids_for"]
 
 T = TypeVar("T")
+Columns = TypeVarTuple("Columns")
 
 
 def store_ids_for(user: User) -> set[int] | None:
@@ -29,7 +30,7 @@ def store_ids_for(user: User) -> set[int] | None:
     return {store.id for store in user.stores}
 
 
-def scoped(stmt: sa.Select[Any], store_id_column: Any, user: User) -> sa.Select[Any]:
+def scoped(stmt: sa.Select[*Columns], store_id_column: Any, user: User) -> sa.Select[*Columns]:
     """``stmt`` restricted to the stores ``user`` may see.
 
     Args:
@@ -46,8 +47,8 @@ def scoped(stmt: sa.Select[Any], store_id_column: Any, user: User) -> sa.Select[
 async def get_scoped(session: AsyncSession, model: type[T], user: User, *where: Any) -> T:
     """The single ``model`` row matching ``where`` in the user's stores, else 404."""
     # A store is scoped by its own id; every other store-owned row by its store_id.
-    column = model.id if model is Store else model.store_id  # type: ignore[attr-defined]
-    row = await session.scalar(scoped(sa.select(model).where(*where), column, user).limit(1))
+    column = model.id if model is Store else model.store_id  # type: ignore[attr-defined]  # Store: id; others: store_id
+    row: T | None = await session.scalar(scoped(sa.select(model).where(*where), column, user).limit(1))
     if row is None:
         raise NotFoundException()
     return row

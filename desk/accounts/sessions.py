@@ -28,7 +28,7 @@ _NEW_ID = "desk.session.new_id"
 
 def start_session(connection: ASGIConnection[Any, Any, Any, Any], user: User) -> None:
     """Log ``user`` in for this browser under a new session id (the old session is deleted)."""
-    connection.scope[_ROTATE] = True  # type: ignore[literal-required]
+    connection.scope[_ROTATE] = True  # type: ignore[literal-required]  # our own key in the scope dict
     connection.set_session({SESSION_USER_KEY: user.id})
 
 
@@ -41,7 +41,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     """:class:`ServerSideSessionBackend` that honours :func:`start_session`'s request for a new id."""
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        new_id: str | None = connection.scope.get(_NEW_ID)  # type: ignore[assignment]
+        new_id: str | None = connection.scope.get(_NEW_ID)  # type: ignore[assignment]  # set below, a str
         return new_id or super().get_session_id(connection)
 
     async def store_in_message(
@@ -55,7 +55,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             old_id = connection.cookies.get(self.config.key)
             if old_id:
                 await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
-            connection.scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
+            connection.scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]  # our own key
         await super().store_in_message(scope_session, message, connection)
 
 

@@ -13,6 +13,7 @@ make one command: the later ones are told who already handled it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, TypedDict
 
 import msgspec
 import sqlalchemy as sa
@@ -68,9 +69,7 @@ class DecisionResult(msgspec.Struct, frozen=True, kw_only=True):
     audit_id: int | None = None
 
 
-async def _load(
-    work: Work, user: User | None, store_id: int | None, after_sale_order_id: str
-) -> sa.Row | None:
+async def _load(work: Work, user: User | None, store_id: int | None, after_sale_order_id: str) -> Any:
     stmt = sa.select(
         _aftersale.c.id,
         _aftersale.c.store_id,
@@ -101,42 +100,44 @@ async def _handled_by(work: Work, store_id: int, after_sale_order_id: str) -> st
     ).first()
     if row is None:
         return ""
-    return row.display_name or row.username or row.origin
+    return str(row.display_name or row.username or row.origin)
 
 
-def _approve(
-    base: dict[str, str], row: sa.Row, decision: Decision, address_id: str | None
-) -> DecisionPayload:
+class _Base(TypedDict):
+    after_sale_order_id: str
+    expect_status: str
+
+
+def _base(row: sa.Row[Any]) -> _Base:
+    """What every decision names: the after-sale, and the status it was taken in."""
+    return {"after_sale_order_id": row.after_sale_order_id, "expect_status": row.status}
+
+
+def _approve(row: sa.Row[Any], decision: Decision, address_id: str | None) -> DecisionPayload:
     if row.type == "REFUND":
-        return DecisionPayload(**base, accept_type=int(AcceptType.REFUND))
-    return DecisionPayload(**base, accept_type=int(AcceptType.AGREE_RETURN), address_id=address_id)
+        return DecisionPayload(**_base(row), accept_type=int(AcceptType.REFUND))
+    return DecisionPayload(**_base(row), accept_type=int(AcceptType.AGREE_RETURN), address_id=address_id)
 
 
-def _confirm_receipt(
-    base: dict[str, str], row: sa.Row, decision: Decision, address_id: str | None
-) -> DecisionPayload:
-    return DecisionPayload(**base, accept_type=int(AcceptType.REFUND))
+def _confirm_receipt(row: sa.Row[Any], decision: Decision, address_id: str | None) -> DecisionPayload:
+    return DecisionPayload(**_base(row), accept_type=int(AcceptType.REFUND))
 
 
-def _reject(
-    base: dict[str, str], row: sa.Row, decision: Decision, address_id: str | None
-) -> DecisionPayload | Text:
+def _reject(row: sa.Row[Any], decision: Decision, address_id: str | None) -> DecisionPayload | Text:
     if decision.reject_reason_type is None:
         return Text("aftersales.error.reason_required")
     return DecisionPayload(
-        **base,
+        **_base(row),
         reject_reason_type=decision.reject_reason_type,
         reject_reason=decision.reject_reason or None,
     )
 
 
-def _negotiate(
-    base: dict[str, str], row: sa.Row, decision: Decision, address_id: str | None
-) -> DecisionPayload | Text:
+def _negotiate(row: sa.Row[Any], decision: Decision, address_id: str | None) -> DecisionPayload | Text:
     if decision.merchant_update_type is None or decision.update_reason_type is None:
         return Text("aftersales.error.negotiation_incomplete")
     return DecisionPayload(
-        **base,
+        **_base(row),
         merchant_update_type=decision.merchant_update_type,
         update_reason_type=decision.update_reason_type,
         merchant_update_desc=decision.merchant_update_desc,
@@ -205,8 +206,7 @@ async def decide(
             if chosen is None:
                 return Invalid({"address_id": Text("aftersales.error.no_return_address")})
             address_id = chosen.address_id
-    base = {"after_sale_order_id": row.after_sale_order_id, "expect_status": row.status}
-    payload = _PAYLOADS[decision.action](base, row, decision, address_id)
+    payload = _PAYLOADS[decision.action](row, decision, address_id)
     if isinstance(payload, Text):
         return Invalid({"action": payload})
     key = decision.key or f"{decision.action.value}:{after_sale_order_id}:{row.status}"

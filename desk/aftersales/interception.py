@@ -210,7 +210,7 @@ async def request_interception(
     return interception_id
 
 
-async def _interception_for(work: Work, user: User | None, interception_id: int) -> sa.Row | None:
+async def _interception_for(work: Work, user: User | None, interception_id: int) -> Any:
     stmt = sa.select(_interception).where(_interception.c.id == interception_id)
     if user is not None and (allowed := store_ids_for(user)) is not None:
         stmt = stmt.where(_interception.c.store_id.in_(allowed))

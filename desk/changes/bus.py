@@ -236,7 +236,7 @@ class ChangeBus:
                     if envelope.beat == self._beat:
                         self._beat_back = True
                     continue
-                self._deliver(envelope.id, decode_change(envelope.change))  # type: ignore[arg-type]
+                self._deliver(envelope.id, decode_change(envelope.change))
             except Exception:  # one bad message must not stop the pump
                 log.warning("change bus: dropped an unreadable message", exc_info=True)
 
@@ -262,10 +262,13 @@ class ChangeBus:
                 await self._stop_plugin()
                 return
             log.info("change bus: channel connected")
+        plugin = self._plugin
+        if plugin is None:
+            return
         self._beat = f"{id(self)}:{time.monotonic()}"
         self._beat_back = False
         try:
-            self._plugin.publish(_encode(_Envelope(0, None, self._beat)), CHANNEL)  # type: ignore[union-attr]
+            plugin.publish(_encode(_Envelope(0, None, self._beat)), CHANNEL)
         except Exception:  # noted when the beat does not come back
             return
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.changes.events import CommandChanged
 from desk.changes.record import record
 from desk.commands.models import CommandState, OutboundCommand
-from desk.db import Work, insert_for, utcnow
+from desk.db import Work, dialect_name, insert_for, utcnow
 from desk.wakeup import Wakeup
 
 __all__ = ["MAX_KEY_LENGTH", "CommandRef", "command_for", "enqueue"]
@@ -81,8 +81,7 @@ async def enqueue(
         "result": {},
         "created_at": now,
     }
-    dialect = (work.bind if isinstance(work, AsyncSession) else work).dialect.name
-    new_id = (await work.execute(_insert(dialect), values)).scalar_one_or_none()
+    new_id = (await work.execute(_insert(dialect_name(work)), values)).scalar_one_or_none()
     if new_id is None:
         existing = (
             await work.execute(

@@ -9,7 +9,7 @@ or it changed meanwhile.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
@@ -64,7 +64,7 @@ _BAD_REQUEST = ResponseSpec(ApiErrorOut, description="The request is malformed."
 
 
 def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return cast(Runtime, request.app.state.runtime)
 
 
 def _bad_request(request: Request[Any, Any, Any], field: str, message: Text) -> HTTPException:
@@ -217,11 +217,12 @@ class ConversationsApiController(Controller):
         work for the conversation's store."""
         user = request.user
         now = _runtime(request).clock.now()
-        if data.to in ("me", user.id):
+        if isinstance(data.to, str) or data.to == user.id:  # the only string accepted is "me"
             result = await workflow.claim(db_session, user=user, conversation_id=conversation_id, now=now)
         else:
+            to_user_id = data.to
             result = await workflow.transfer(
-                db_session, user=user, conversation_id=conversation_id, to_user_id=data.to, now=now
+                db_session, user=user, conversation_id=conversation_id, to_user_id=to_user_id, now=now
             )
         if isinstance(result, Invalid):
             raise refusal(result, api_language(request), _STATUS_BY_FIELD)

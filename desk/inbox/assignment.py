@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from desk.accounts.models import Role, User, user_stores
 from desk.changes.events import ConversationChanged
 from desk.changes.record import record
-from desk.db import Work
+from desk.db import Work, rows_matched
 from desk.inbox.models import AgentPresence, Conversation, ConversationStatus, Presence
 from desk.timers.service import cancel, schedule
 
@@ -113,7 +113,7 @@ async def assign_to(
     elif expect_assignee != "any":
         stmt = stmt.where(_conversation.c.assignee_id == expect_assignee)
     result = await work.execute(stmt.values(assignee_id=agent_id, assigned_at=now, updated_at=now))
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rows_matched(result):
         return False
     await work.execute(
         sa.update(_presence).where(_presence.c.user_id == agent_id).values(last_assigned_at=now)
@@ -203,7 +203,7 @@ async def release_unanswered(work: Work, agent_id: int, *, now: dt.datetime) -> 
             .where(_conversation.c.id == row.id, _conversation.c.assignee_id == agent_id)
             .values(assignee_id=None, assigned_at=None, updated_at=now)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not rows_matched(result):
             continue
         released.append(row.id)
         await record(

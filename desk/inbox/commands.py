@@ -25,6 +25,7 @@ from desk.changes.events import ConversationChanged
 from desk.changes.record import record
 from desk.commands.kinds import ClaimedCommand, CommandContext, CommandFailedError, Outcome
 from desk.commands.models import CommandState
+from desk.db import rows_matched
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, Delivery, Message, Sender
 
@@ -131,7 +132,7 @@ async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int
         .where(_conversation.c.id == conversation_id, _conversation.c.waiting_since.is_(None))
         .values(waiting_since=first_unanswered, deadline_at=deadline_for(first_unanswered))
     )
-    if result.rowcount:  # type: ignore[attr-defined]
+    if rows_matched(result):
         await record(
             conn,
             ConversationChanged(store_id=store_id, conversation_id=conversation_id, what="waiting"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -58,7 +58,7 @@ class PresenceForm(msgspec.Struct, kw_only=True):
 
 
 def _runtime(state: State) -> Runtime:
-    return state.runtime  # type: ignore[no-any-return]
+    return cast(Runtime, state.runtime)
 
 
 def _filter(whose: str, store: str, status: str, tag: str) -> QueueFilter:
@@ -364,10 +364,9 @@ class InboxController(Controller):
         result = await replies.retry_reply(
             db_session, runtime.wakeup, user=request.user, message_id=message_id, now=runtime.clock.now()
         )
-        conversation_id = result.conversation_id if not isinstance(result, Invalid) else None
-        if conversation_id is None:
-            return Template("inbox/_flash.html", context={"errors": result.errors}, status_code=422)  # type: ignore[union-attr]
-        return await self._after_action(request, state, db_session, conversation_id, None)
+        if isinstance(result, Invalid):
+            return Template("inbox/_flash.html", context={"errors": result.errors}, status_code=422)
+        return await self._after_action(request, state, db_session, result.conversation_id, None)
 
     async def _after_action(
         self, request: HTMXRequest, state: State, session: AsyncSession, conversation_id: int, result: object

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from desk.changes.events import ConversationChanged, MessageAdded
 from desk.changes.record import record
-from desk.db import UTCDateTime, Work, insert_for, utcnow
+from desk.db import UTCDateTime, Work, dialect_name, insert_for, utcnow
 from desk.inbox.assignment import route
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
@@ -80,11 +80,6 @@ def _insert_message(dialect_name: str) -> sa.Insert:
     )
 
 
-def _dialect(work: Work) -> str:
-    bind = getattr(work, "bind", None) or work
-    return bind.dialect.name  # type: ignore[union-attr]
-
-
 async def _conversation_id(
     work: Work,
     *,
@@ -107,7 +102,7 @@ async def _conversation_id(
         "created_at": now,
         "updated_at": now,
     }
-    created = (await work.execute(_create_conversation(_dialect(work)), values)).scalar_one_or_none()
+    created = (await work.execute(_create_conversation(dialect_name(work)), values)).scalar_one_or_none()
     if created is not None:
         return int(created)
     # Another transaction created it between our read and our insert.
@@ -150,7 +145,7 @@ async def record_buyer_message(
         "sent_at": sent_at,
         "created_at": utcnow(),
     }
-    message_id = (await work.execute(_insert_message(_dialect(work)), message)).scalar_one_or_none()
+    message_id = (await work.execute(_insert_message(dialect_name(work)), message)).scalar_one_or_none()
     if message_id is None:
         return None
     before = (await work.execute(_before, {"conversation_id": conversation_id})).one()

@@ -231,7 +231,7 @@ async def send_reply(
     if problem := _check_text(text):
         return Invalid({"text": problem})
     if conversation.assignee_id not in (None, user.id) and not take_over:
-        name = await _holder_name(work, conversation.assignee_id)  # type: ignore[arg-type]
+        name = await _holder_name(work, conversation.assignee_id)
         return Invalid({"assignee": Text("inbox.reply.error.taken", {"name": name})})
     left = await replies_left(work, conversation, now=now)
     if left == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -47,7 +48,7 @@ class EventSummary(msgspec.Struct, kw_only=True):
     """The start of the payload as received."""
 
 
-def _summaries_query() -> sa.Select[tuple[object, ...]]:
+def _summaries_query() -> sa.Select[*tuple[Any, ...]]:
     event = PlatformEvent
     return (
         sa.select(
@@ -130,7 +131,7 @@ async def replay_event(session: AsyncSession, event_id: int) -> bool:
         sa.update(PlatformEvent).where(PlatformEvent.id == event_id, PlatformEvent.state.in_(REPLAYABLE))
     )
     result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult (rowcount)
 
 
 async def replay_parked(session: AsyncSession) -> int:
@@ -138,4 +139,4 @@ async def replay_parked(session: AsyncSession) -> int:
     result = await session.execute(
         _replay(sa.update(PlatformEvent).where(PlatformEvent.state == EventState.PARKED))
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult (rowcount)

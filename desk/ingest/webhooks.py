@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 
 import msgspec
 from litestar import asgi
+from litestar.enums import ScopeType
 from litestar.types import Receive, Scope, Send
 
 from desk.ingest.receiver import MAX_PUSH_BYTES, PushReceiver, PushRefusedError
@@ -53,6 +54,8 @@ async def wecom_webhook(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _handle(scope: Scope, receive: Receive, send: Send, source: Source) -> None:
+    if scope["type"] != ScopeType.HTTP:  # a websocket to a push URL: not the platform, nothing to answer
+        return
     key = scope["path"].strip("/")
     if not key or "/" in key:
         await _respond(send, 404, _JSON, msgspec.json.encode(_Refusal(404, "not found")))
@@ -83,7 +86,8 @@ async def _handle(scope: Scope, receive: Receive, send: Send, source: Source) ->
         else:
             raise PushRefusedError(405, f"{scope['method']} is not accepted here")
     except PushRefusedError as refusal:
-        remote = scope["client"][0] if scope.get("client") else "?"
+        client = scope.get("client")
+        remote = client[0] if client else "?"
         level = logging.ERROR if refusal.status >= 500 else logging.WARNING
         # The reason and where it came from; never the body or a credential.
         log.log(level, "refused %s push to key %r from %s: %s", source, key, remote, refusal.reason)
@@ -119,7 +123,7 @@ async def _body(scope: Scope, receive: Receive) -> bytes:
     size = 0
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
+        if message["type"] != "http.request":  # http.disconnect
             raise PushRefusedError(400, "client disconnected before sending the whole body")
         chunk = message.get("body", b"")
         size += len(chunk)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -35,7 +36,7 @@ class OrderActionResult(msgspec.Struct, frozen=True, kw_only=True):
     created: bool
 
 
-async def _order_row(work: Work, user: User | None, store_id: int | None, order_id: str) -> sa.Row | None:
+async def _order_row(work: Work, user: User | None, store_id: int | None, order_id: str) -> Any:
     stmt = sa.select(_order.c.store_id, _order.c.order_id, _order.c.address_change, _order.c.status).where(
         _order.c.order_id == order_id
     )

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from desk.simulator.errcodes import BAD_JSON, BUSY, INVALID_ARGS, UNKNOWN_API, ApiError
-from desk.simulator.faults import Faults
+from desk.simulator.faults import TOKEN_FAULT, Faults
 from desk.simulator.tokens import TokenBook
 from desk.simulator.world import UnknownObjectError, World
 
@@ -66,6 +66,11 @@ class Endpoint:
     auth: str
     """``channels`` or ``wecom``: which API's access token the call needs; "" for none."""
     methods: frozenset[str] = frozenset({"POST"})
+
+    @property
+    def issues_token(self) -> bool:
+        """Whether this is a token endpoint (the only calls that need no token)."""
+        return not self.auth
 
 
 @dataclass(slots=True)
@@ -122,7 +127,9 @@ async def answer_call(
         return ApiAnswer(
             404 if endpoint is None else 405, _envelope(UNKNOWN_API, f"api unauthorized: {path}")
         )
-    fault = context.faults.draw()
+    fault = context.faults.draw(token_call=endpoint.issues_token)
+    if fault == TOKEN_FAULT:
+        return ApiAnswer(200, _envelope(BUSY, "system error"))
     if fault == "http500":
         return ApiAnswer(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>")
     if fault == "busy":

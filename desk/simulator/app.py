@@ -1,4 +1,5 @@
-"""The simulator's Litestar app: the platform API on its real paths, the buyer page under ``/sim``.
+"""The simulator's Litestar app: the platform API on its real paths, its own pages under ``/sim``
+(overview, buyer page, fault controls).
 
 API requests are answered by :func:`~desk.simulator.api.answer_call` from the endpoint
 tables; the handlers here only translate HTTP (path, method, query, body, multipart) into a call.
@@ -7,7 +8,7 @@ tables; the handlers here only translate HTTP (path, method, query, body, multip
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, Response, route
@@ -17,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.template.config import TemplateConfig
 
-from desk.simulator import buyer_page
+from desk.simulator import buyer_page, fault_controls, overview_page
 from desk.simulator.api import ApiAnswer, ApiContext, Endpoint, Upload, answer_call
 from desk.simulator.channels_api import CHANNELS_ENDPOINTS, TOKEN_ENDPOINTS
 from desk.simulator.wecom_api import WECOM_ENDPOINTS
@@ -40,7 +41,7 @@ def _response(answer: ApiAnswer) -> Response[bytes]:
     return Response(content=answer.body, status_code=answer.status_code, media_type=media_type)
 
 
-async def _form(request: Request) -> dict[str, str | Upload]:
+async def _form(request: Request[Any, Any, Any]) -> dict[str, str | Upload]:
     form = await request.form()
     fields: dict[str, str | Upload] = {}
     for key, value in form.multi_items():
@@ -52,7 +53,7 @@ async def _form(request: Request) -> dict[str, str | Upload]:
 
 
 @route("/channels/ec/{path:path}", http_method=["GET", "POST"], include_in_schema=False)
-async def channels_api(request: Request, path: FromPath[str]) -> Response[bytes]:
+async def channels_api(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     context: ApiContext = request.app.state.api
     multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
     form = await _form(request) if multipart else None
@@ -70,7 +71,7 @@ async def channels_api(request: Request, path: FromPath[str]) -> Response[bytes]
 
 
 @route("/cgi-bin/{path:path}", http_method=["GET", "POST"], include_in_schema=False)
-async def cgi_bin_api(request: Request, path: FromPath[str]) -> Response[bytes]:
+async def cgi_bin_api(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     context: ApiContext = request.app.state.api
     body = await request.body()
     answer = await answer_call(
@@ -96,7 +97,14 @@ def create_app(sim: Simulator) -> Litestar:
     )
     buyer_page.register_filters(environment)
     return Litestar(
-        route_handlers=[channels_api, cgi_bin_api, root, *buyer_page.ROUTES],
+        route_handlers=[
+            channels_api,
+            cgi_bin_api,
+            root,
+            *overview_page.ROUTES,
+            *buyer_page.ROUTES,
+            *fault_controls.ROUTES,
+        ],
         state=State({"sim": sim, "api": sim.api}),
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         request_max_body_size=MAX_BODY,

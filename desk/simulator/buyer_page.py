@@ -1,12 +1,12 @@
-"""The people-facing pages of the simulator (Simplified Chinese, like the WeChat app they stand for).
+"""The buyer's page of the simulator (Simplified Chinese, like the WeChat app it stands for).
 
-``/sim/`` — stores, corps, ground-truth figures, the latest pushes and how the desk answered
-them, and buttons to start a scenario. ``/sim/buyer`` — play a buyer: pick a store and a buyer,
-chat with the store (what the desk sends via ``commkf/sendmsg`` appears here), place orders, pay,
-confirm receipt, ask to change the address, open an after-sale and post a return.
+``/sim/buyer`` — play a buyer: pick a store and a buyer, chat with the store (what the desk
+sends via ``commkf/sendmsg`` appears here), place orders, pay, confirm receipt, ask to change the
+address, open an after-sale and post a return.
 
 Forms post and redirect back (they work without JavaScript); a few lines of script send chat
-messages without reloading and poll the chat, the orders and the push list.
+messages without reloading and poll the chat and the orders. The overview is
+:mod:`.overview_page`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
+from desk.simulator import catalog
 from desk.simulator import data as content
 from desk.simulator.errcodes import ApiError
-from desk.simulator.state import AFTERSALE_OPEN_STATUSES, Buyer, OrderStatus, StoreState
+from desk.simulator.state import Buyer, OrderStatus, StoreState
 from desk.simulator.world import UnknownObjectError
 
 if TYPE_CHECKING:
-    from desk.simulator.pushes import PushAttempt
     from desk.simulator.simulator import Simulator
 
 __all__ = ["ROUTES", "register_filters"]
@@ -60,7 +60,8 @@ AFTERSALE_STATUS = {
     "USER_WAIT_CONFIRM": "换货商品已发出",
 }
 AFTERSALE_TYPES = {"REFUND": "仅退款", "RETURN": "退货退款", "EXCHANGE": "换货"}
-QUICK_QUESTIONS = ("什么时候发货", "能改地址吗", "我要退款", "尺码偏大还是偏小？", "发什么快递？")
+QUICK_QUESTIONS = ("什么时候发货", "能改地址吗", "我要退款", "发什么快递？")
+"""Chips above the buyer's composer; the store's category adds the questions its buyers ask."""
 
 
 # -- forms -----------------------------------------------------------------------------------------
@@ -110,17 +111,6 @@ class AfterSaleActionForm(msgspec.Struct):
     """``ship_back`` or ``cancel``"""
 
 
-class ScenarioForm(msgspec.Struct):
-    name: str
-    orders_per_minute: float | None = None
-    duration_s: float | None = None
-
-
-class ContactForm(msgspec.Struct):
-    corpid: str
-    config_id: str
-
-
 # -- filters ---------------------------------------------------------------------------------------
 
 
@@ -144,7 +134,8 @@ def register_filters(environment: Environment) -> None:
 
 
 def _sim(request: Request[Any, Any, Any]) -> Simulator:
-    return request.app.state.sim
+    sim: Simulator = request.app.state.sim
+    return sim
 
 
 def _buyer_list(store: StoreState, limit: int = 40) -> list[Buyer]:
@@ -198,6 +189,11 @@ def _orders(store: StoreState, buyer: Buyer) -> list[dict[str, Any]]:
     return views
 
 
+def _quick_questions(store: StoreState | None) -> tuple[str, ...]:
+    own = catalog.category_questions(store.config.category)[:2] if store else ()
+    return QUICK_QUESTIONS[:3] + own + QUICK_QUESTIONS[3:]
+
+
 def _buyer_context(request: Request[Any, Any, Any], appid: str | None, openid: str | None) -> dict[str, Any]:
     sim = _sim(request)
     stores = list(sim.world.stores.values())
@@ -215,34 +211,8 @@ def _buyer_context(request: Request[Any, Any, Any], appid: str | None, openid: s
         "aftersale_status": AFTERSALE_STATUS,
         "aftersale_types": AFTERSALE_TYPES,
         "reasons": content.AFTERSALE_REASONS,
-        "quick_questions": QUICK_QUESTIONS,
+        "quick_questions": _quick_questions(store),
         "scenes": content.ORDER_SCENES,
-        "error": request.query_params.get("error", ""),
-    }
-
-
-def _push_rows(sim: Simulator, limit: int = 60) -> list[PushAttempt]:
-    log = sim.dispatcher.log
-    return [log[i] for i in range(len(log) - 1, max(-1, len(log) - 1 - limit), -1)]
-
-
-def _index_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    sim = _sim(request)
-    task = sim.scenario_task
-    return {
-        "active": "index",
-        "sim": sim,
-        "stores": list(sim.world.stores.values()),
-        "corps": list(sim.world.corps.values()),
-        "counts": sim.ground_truth().counts(),
-        "pushes": _push_rows(sim),
-        "outcomes": sim.dispatcher.outcomes,
-        "pending": sim.dispatcher.pending,
-        "api_calls": sim.api.calls,
-        "faults_injected": sum(sim.faults.injected.values()),
-        "scenario_running": task is not None and not task.done(),
-        "report": sim.last_report,
-        "open_statuses": AFTERSALE_OPEN_STATUSES,
         "error": request.query_params.get("error", ""),
     }
 
@@ -256,47 +226,6 @@ def _back(request: Request[Any, Any, Any], appid: str, openid: str, error: str =
 
 
 # -- pages -----------------------------------------------------------------------------------------
-
-
-@get("/sim/", name="sim:index", include_in_schema=False)
-async def index(request: Request[Any, Any, Any]) -> Template:
-    return Template("index.html", context=_index_context(request))
-
-
-@get("/sim/pushes", name="sim:pushes", include_in_schema=False)
-async def pushes(request: Request[Any, Any, Any]) -> Template:
-    return Template("_pushes.html", context=_index_context(request))
-
-
-@post("/sim/scenario", name="sim:scenario", include_in_schema=False)
-async def start_scenario(request: Request[Any, Any, Any], data: Annotated[ScenarioForm, Form]) -> Redirect:
-    options = {
-        k: v
-        for k, v in {"orders_per_minute": data.orders_per_minute, "duration_s": data.duration_s}.items()
-        if v
-    }
-    try:
-        _sim(request).start_scenario(data.name, **options)
-    except (RuntimeError, ValueError) as exc:
-        return Redirect(f"/sim/?{urlencode({'error': str(exc)})}")
-    return Redirect("/sim/")
-
-
-@post("/sim/scenario/stop", name="sim:scenario-stop", include_in_schema=False)
-async def stop_scenario(request: Request[Any, Any, Any]) -> Redirect:
-    task = _sim(request).scenario_task
-    if task is not None:
-        task.cancel()
-    return Redirect("/sim/")
-
-
-@post("/sim/contact", name="sim:contact", include_in_schema=False)
-async def scan_contact_way(request: Request[Any, Any, Any], data: Annotated[ContactForm, Form]) -> Redirect:
-    try:
-        _sim(request).add_external_contact(data.corpid, data.config_id)
-    except UnknownObjectError as exc:
-        return Redirect(f"/sim/?{urlencode({'error': str(exc)})}")
-    return Redirect("/sim/")
 
 
 @get("/sim/buyer", name="sim:buyer", include_in_schema=False)
@@ -415,11 +344,6 @@ def _reason(exc: Exception) -> str:
 
 
 ROUTES = [
-    index,
-    pushes,
-    start_scenario,
-    stop_scenario,
-    scan_contact_way,
     buyer,
     buyer_chat,
     buyer_orders,

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -171,7 +171,8 @@ def order_search(call: Call) -> Reply:
 
     def matches(order: SimOrder) -> bool:
         address = order.address
-        checks = (
+        # (the condition as given, whether the order meets it): a condition not given always holds.
+        checks: tuple[tuple[object, Callable[[], bool]], ...] = (
             (cond.title, lambda: any(cond.title in line.title for line in order.lines)),
             (cond.sku_code, lambda: any(cond.sku_code == line.sku_code for line in order.lines)),
             (cond.user_name, lambda: cond.user_name == address.user_name),

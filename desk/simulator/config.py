@@ -6,7 +6,7 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 
-from desk.simulator import data
+from desk.simulator import catalog, data
 
 __all__ = ["SimCorp", "SimStore", "demo_corp", "demo_store"]
 
@@ -17,7 +17,9 @@ class SimStore:
 
     ``push_url`` is where the platform posts the store's events (None: the store has no push URL
     configured, so the platform drops them, as it does for real). ``gh_id`` is the store's
-    original id, sent as ``ToUserName``; derived from the appid when not given.
+    original id, sent as ``ToUserName``; derived from the appid when not given. ``category`` is
+    what it sells (``baby``, ``fashion``, ``outdoor`` … see :mod:`~desk.simulator.catalog`): read
+    from the name when not given (萌宝母婴好物 sells baby goods), ``general`` if the name says nothing.
     """
 
     appid: str
@@ -29,12 +31,16 @@ class SimStore:
     gh_id: str = ""
     unionid_bound: bool = True
     """Whether the store is bound to an Open Platform account, so orders carry ``unionid``."""
+    category: str = ""
 
     def __post_init__(self) -> None:
         if not self.gh_id:
             self.gh_id = "gh_" + hashlib.sha1(self.appid.encode(), usedforsecurity=False).hexdigest()[:12]
         if not self.name:
             self.name = self.appid
+        if not self.category:
+            self.category = catalog.category_for_name(self.name)
+        catalog.check_category(self.category)
 
 
 @dataclass(slots=True)

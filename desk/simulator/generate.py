@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from desk.simulator import data
+from desk.simulator import catalog, data
 from desk.simulator.ids import IdFactory
 from desk.simulator.state import MerchantAddress, Person, PostalAddress, Product, Sku
 
@@ -56,11 +56,14 @@ def make_person(rng: random.Random, ids: IdFactory) -> Person:
     )
 
 
-def make_catalog(rng: random.Random, ids: IdFactory, store_index: int, size: int = 6) -> list[Product]:
-    """A store's products: ``size`` items of the catalogue, each with its SKUs and prices."""
-    items = rng.sample(data.CATALOG, k=min(size, len(data.CATALOG)))
+def make_catalog(
+    rng: random.Random, ids: IdFactory, store_index: int, category: str, size: int = 6
+) -> list[Product]:
+    """A store's products: ``size`` of the goods its ``category`` sells, each with SKUs and prices."""
+    goods = catalog.products(category)
+    items = rng.sample(goods, k=min(size, len(goods)))
     products = []
-    for n, (title, skus, category) in enumerate(items):
+    for n, ((title, skus), label) in enumerate(items):
         product_id = ids.product_id(store_index, n)
         products.append(
             Product(
@@ -76,7 +79,7 @@ def make_catalog(rng: random.Random, ids: IdFactory, store_index: int, size: int
                     )
                     for k, (attrs, price) in enumerate(skus)
                 ],
-                category=category,
+                category=label,
             )
         )
     return products

@@ -110,6 +110,7 @@ class PushDispatcher:
         concurrency: int = 32,
         timeout: float = 5.0,
         log_limit: int = 200_000,
+        seed: int = 0,
     ) -> None:
         self.clock = clock
         self.time_scale = time_scale
@@ -123,7 +124,11 @@ class PushDispatcher:
         self._outstanding = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._drop = 0
+        self.drop_pending = 0
+        """How many of the next pushes will be lost (see :meth:`drop_next`)."""
+        self.drop_rate = 0.0
+        """The share of the other pushes lost at random (see :meth:`set_drop_rate`)."""
+        self._drop_rng = random.Random(f"{seed}:push-drop")  # noqa: S311 - simulation
         self._next_id = 0
         self._nonce = random.Random()  # noqa: S311 - nonces need only be unlikely to repeat
 
@@ -133,8 +138,8 @@ class PushDispatcher:
         """Queue ``push`` (callable without a running loop; workers pick it up once started)."""
         self._next_id += 1
         push.id = self._next_id
-        if self._drop > 0:
-            self._drop -= 1
+        if self.drop_pending > 0 or (self.drop_rate > 0 and self._drop_rng.random() < self.drop_rate):
+            self.drop_pending = max(0, self.drop_pending - 1)
             self.outcomes["dropped"] += 1
             self._record(push, None, "", acked=False, dropped=True, final=True)
             return
@@ -144,7 +149,14 @@ class PushDispatcher:
 
     def drop_next(self, n: int) -> None:
         """Lose the next ``n`` pushes without a trace on the wire (they stay in the log)."""
-        self._drop += n
+        self.drop_pending += n
+
+    def set_drop_rate(self, rate: float) -> None:
+        """Lose each new push with probability ``rate`` (0–1), never retried: the platform's
+        "pushes can go missing" that only reconciliation recovers (spec §5)."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"drop rate must be between 0 and 1, not {rate}")
+        self.drop_rate = rate
 
     @property
     def pending(self) -> int:

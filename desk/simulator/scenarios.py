@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from desk.simulator import aftersales, chat, data, kf, orders
+from desk.simulator import aftersales, catalog, chat, data, kf, orders
 from desk.simulator.errcodes import ApiError
 from desk.simulator.state import Buyer, OrderStatus, SimOrder, StoreState
 from desk.simulator.world import World
@@ -172,9 +172,7 @@ class _Run:
         """A follow-up ``delay`` simulated seconds from now, compressed in short scenarios."""
         self.at(self.now_t + delay * self.pace, action)
 
-    def _process(
-        self, rate_per_minute: float, action: Callable[[float], None], *, ramp: bool = False
-    ) -> None:
+    def _process(self, rate_per_minute: float, action: Callable[[], None], *, ramp: bool = False) -> None:
         """Schedule a Poisson stream of ``action`` at ``rate_per_minute`` (with the live ramp)."""
         if rate_per_minute <= 0:
             return
@@ -319,7 +317,7 @@ class _Run:
                 {"product_share": {"product_id": product.product_id}},
             )
             self.report.buyer_messages += 1
-        self._say(store, buyer, self.rng.choice(data.PRESALE_QUESTIONS))
+        self._say(store, buyer, self.rng.choice(catalog.presale_questions(store.config.category)))
 
     def refund_before_shipping(self, store: StoreState, order: SimOrder) -> None:
         if order.status not in (OrderStatus.TO_SHIP, OrderStatus.SHIPPED):

@@ -89,7 +89,7 @@ class Simulator:
         self.world = World(seed=seed, clock=clock, time_scale=time_scale)
         self.tokens = TokenBook(clock, ttl=token_ttl)
         self.dispatcher = PushDispatcher(
-            clock, time_scale=time_scale, concurrency=push_concurrency, timeout=push_timeout
+            clock, time_scale=time_scale, concurrency=push_concurrency, timeout=push_timeout, seed=seed
         )
         self.api = ApiContext(world=self.world, tokens=self.tokens, faults=faults or Faults())
         self.world.emit = self.dispatcher.enqueue
@@ -195,7 +195,7 @@ class Simulator:
 
     # -- time ----------------------------------------------------------------------------------
 
-    def _schedule(self, delay: float, action: Callable[[], None]) -> None:
+    def _schedule(self, delay: float, action: Callable[[], object]) -> None:
         """Run a simulated reaction (a buyer posting a return, a refund settling) after ``delay`` s."""
         try:
             loop = asyncio.get_running_loop()
@@ -210,7 +210,7 @@ class Simulator:
         self._reactions.add(handle)
         self._reactions_idle.clear()
 
-    def _react(self, action: Callable[[], None], handle: asyncio.TimerHandle | None) -> None:
+    def _react(self, action: Callable[[], object], handle: asyncio.TimerHandle | None) -> None:
         try:
             action()
         except (ApiError, UnknownObjectError) as exc:  # the world moved on meanwhile

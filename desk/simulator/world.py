@@ -32,6 +32,11 @@ SHARED_PERSON_SHARE = 0.15
 """Share of a store's new buyers who already bought at another store (same unionid)."""
 
 
+def _run(action: Callable[[], object]) -> None:
+    """Without a scheduler (a world outside any simulator) a reaction happens at once."""
+    action()
+
+
 class UnknownObjectError(LookupError):
     """A store, corp, buyer, order or after-sale that the simulator does not have."""
 
@@ -52,7 +57,7 @@ class World:
         self.persons: list[Person] = []
         self.crypts: dict[str, MsgCrypt] = {}
         self.emit: Callable[[OutgoingPush], None] = lambda _push: None
-        self.schedule: Callable[[float, Callable[[], None]], None] = lambda _delay, fn: fn()
+        self.schedule: Callable[[float, Callable[[], object]], None] = lambda _delay, fn: _run(fn)
 
     def now(self) -> int:
         return int(self.clock())
@@ -65,7 +70,11 @@ class World:
             raise ValueError(f"store {config.appid} already added")
         index = len(self.stores) + 1
         content_rng = random.Random(f"{self.seed}:store:{index}")  # noqa: S311
-        store = StoreState(config=config, index=index, catalog=make_catalog(content_rng, self.ids, index))
+        store = StoreState(
+            config=config,
+            index=index,
+            catalog=make_catalog(content_rng, self.ids, index, config.category),
+        )
         address_ids = [self.ids.numeric("address") for _ in range(2)]
         for address in make_return_addresses(content_rng, address_ids, config.name, self.now()):
             store.addresses[address.address_id] = address
@@ -163,6 +172,6 @@ class World:
             )
         )
 
-    def later(self, sim_seconds: float, action: Callable[[], None]) -> None:
+    def later(self, sim_seconds: float, action: Callable[[], object]) -> None:
         """Run ``action`` after ``sim_seconds`` of simulated time (real delay × ``time_scale``)."""
         self.schedule(sim_seconds * self.time_scale, action)

@@ -13,7 +13,7 @@ import enum
 import itertools
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, TypeVarTuple
 
 import msgspec
 import sqlalchemy as sa
@@ -175,7 +175,12 @@ def masked_phone(value: str) -> str:
     return "".join(digits[:3]) + "****" + "".join(digits[-4:])
 
 
-def _in_scope(stmt: sa.Select[Any], column: Any, user: User, store_id: int | None) -> sa.Select[Any]:
+Columns = TypeVarTuple("Columns")
+
+
+def _in_scope(
+    stmt: sa.Select[*Columns], column: Any, user: User, store_id: int | None
+) -> sa.Select[*Columns]:
     stmt = scoped(stmt, column, user)
     return stmt if store_id is None else stmt.where(column == store_id)
 

@@ -7,9 +7,8 @@ import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk.db import Work, insert_for, utcnow
+from desk.db import Work, dialect_name, insert_for, rows_matched, utcnow
 from desk.timers.models import Timer, TimerState
 
 __all__ = ["cancel", "schedule"]
@@ -38,10 +37,6 @@ def _upsert(dialect_name: str) -> sa.Insert:
     )
 
 
-def _dialect(work: Work) -> str:
-    return (work.bind if isinstance(work, AsyncSession) else work).dialect.name
-
-
 async def schedule(
     work: Work,
     *,
@@ -63,7 +58,7 @@ async def schedule(
         "attempts": 0,
         "created_at": utcnow(),
     }
-    await work.execute(_upsert(_dialect(work)), values)
+    await work.execute(_upsert(dialect_name(work)), values)
 
 
 async def cancel(work: Work, key: str) -> bool:
@@ -71,4 +66,4 @@ async def cancel(work: Work, key: str) -> bool:
     result = await work.execute(
         sa.delete(_timer).where(_timer.c.key == key, _timer.c.state == TimerState.PENDING)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of a DELETE
+    return bool(rows_matched(result))

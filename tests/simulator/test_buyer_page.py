@@ -141,3 +141,16 @@ async def test_a_scenario_can_be_started_from_the_overview(sim: Simulator, api: 
     assert report.orders > 0
     page = await api.get("/sim/")
     assert "live-burst" in page.text
+
+
+async def test_the_quick_questions_and_the_overview_follow_the_stores_goods(
+    sim: Simulator, store: SimStore, api: httpx.AsyncClient
+) -> None:
+    assert store.category == "tea"  # 山野茶铺
+    openid = await new_buyer(api, store)
+    page = await api.get("/sim/buyer", params={"appid": store.appid, "openid": openid})
+    chips = page.text.split('class="chips"')[1].split("</div>")[0]
+    assert "这个茶是今年的吗" in chips
+    assert "尺码偏大还是偏小？" not in chips
+    overview = await api.get("/sim/")
+    assert '<td><span class="badge">茶叶</span></td>' in overview.text
