@@ -11,6 +11,7 @@ shown to the agent as missing instead of being sent as written.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import msgspec
@@ -56,6 +57,9 @@ PICKER_LIMIT = 30
 
 _reply = QuickReply.__table__
 _c = _reply.c
+# Control characters only: full-width spaces (\u3000) and emoji joiners are ordinary text here.
+_CONTROL_IN_TITLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class ReplySet(msgspec.Struct, frozen=True):
@@ -147,18 +151,21 @@ def check_reply(form: QuickReplyForm) -> dict[str, Message]:
     """The problems with a title and text, by field, before any look at what is stored.
 
     The title is one line of 1–:data:`MAX_TITLE_LENGTH` characters; the text 1–
-    :data:`MAX_TEXT_LENGTH` characters whose ``{…}`` names are all known variables. Expects a
-    normalised form (outer spaces stripped, line breaks as ``\\n``).
+    :data:`MAX_TEXT_LENGTH` characters whose ``{…}`` names are all known variables. Neither holds
+    control characters (the text may hold line breaks and tabs). Expects a :func:`normalised`
+    form.
     """
     errors: dict[str, Message] = {}
     if not form.title:
         errors["title"] = Message("form.required")
     elif len(form.title) > MAX_TITLE_LENGTH:
         errors["title"] = Message("form.too_long", {"max": MAX_TITLE_LENGTH})
-    elif not form.title.isprintable():
+    elif _CONTROL_IN_TITLE.search(form.title):
         errors["title"] = Message("quick_replies.error.title_one_line")
     if not form.text:
         errors["text"] = Message("form.required")
+    elif _CONTROL_IN_TEXT.search(form.text):
+        errors["text"] = Message("form.unprintable")
     elif len(form.text) > MAX_TEXT_LENGTH:
         errors["text"] = Message(
             "quick_replies.error.text_too_long", {"max": MAX_TEXT_LENGTH, "length": len(form.text)}

@@ -68,7 +68,8 @@ async def test_a_reply_is_saved_trimmed_with_one_kind_of_line_break(runtime: Run
         ("", "", {"title": "必填。", "text": "必填。"}),
         ("   ", "  \n ", {"title": "必填。", "text": "必填。"}),
         ("长" * (MAX_TITLE_LENGTH + 1), "好", {"title": f"不能超过 {MAX_TITLE_LENGTH} 个字符。"}),
-        ("两\n行", "好", {"title": "标题只能是一行文字。"}),
+        ("两\n行", "好", {"title": "标题只能是一行文字，不能包含换行、制表符等控制字符。"}),
+        ("标题", "有\x00控制字符", {"text": "包含无法显示的字符。"}),
         (
             "太长",
             "字" * (MAX_TEXT_LENGTH + 1),
@@ -89,6 +90,13 @@ async def test_bad_input_is_refused_field_by_field_and_nothing_is_saved(
 ) -> None:
     store = await make_store()
     assert await refused(runtime, ReplySet.shared(store.id), title, text) == expected
+
+
+async def test_full_width_spaces_emoji_tabs_and_line_breaks_are_text(runtime: Runtime, make_store) -> None:
+    store = await make_store()
+    text = "全角\u3000空格、表情👨\u200d👩\u200d👧\t和换行\n都是文字"
+    reply = await create(runtime, ReplySet.shared(store.id), "全角\u3000空格", text)
+    assert reply.text == text
 
 
 async def test_limits_are_inclusive(runtime: Runtime, make_store) -> None:
