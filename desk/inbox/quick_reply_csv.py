@@ -70,11 +70,11 @@ class CsvRow(msgspec.Struct, frozen=True, array_like=True):
 
 
 class RowProblem(msgspec.Struct, frozen=True, kw_only=True):
-    """Why one row cannot be imported."""
+    """Why one row cannot be imported: a message per offending column (``title``, ``text``)."""
 
     line: int
     title: str
-    messages: list[Message]
+    errors: dict[str, Message]
 
 
 class CsvReading(msgspec.Struct, frozen=True, kw_only=True):
@@ -173,13 +173,12 @@ def read_csv(data: bytes) -> CsvReading | Invalid:
                 continue
             form = _row_form(record, columns)
             errors = check_reply(form)
-            messages = list(errors.values())
             if "title" not in errors and form.title in first_line:
-                messages.insert(0, Message("quick_replies.csv.duplicate", {"line": first_line[form.title]}))
+                errors["title"] = Message("quick_replies.csv.duplicate", {"line": first_line[form.title]})
             elif "title" not in errors:
                 first_line[form.title] = line
-            if messages:
-                problems.append(RowProblem(line=line, title=form.title, messages=messages))
+            if errors:
+                problems.append(RowProblem(line=line, title=form.title, errors=errors))
             else:
                 rows.append(CsvRow(line=line, title=form.title, text=form.text))
     except csv.Error as exc:

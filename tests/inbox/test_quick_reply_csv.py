@@ -48,8 +48,8 @@ def file_error(data: bytes) -> str:
     return result.errors["file"].render("zh-CN")
 
 
-def problems_of(result: CsvReading) -> dict[int, list[str]]:
-    return {p.line: [m.render("zh-CN") for m in p.messages] for p in result.problems}
+def problems_of(result: CsvReading) -> dict[int, dict[str, str]]:
+    return {p.line: {f: m.render("zh-CN") for f, m in p.errors.items()} for p in result.problems}
 
 
 def view(title: str, text: str) -> QuickReplyView:
@@ -58,6 +58,7 @@ def view(title: str, text: str) -> QuickReplyView:
     )
 
 
+KNOWN = "可用的变量：{买家昵称}、{订单号}、{物流单号}、{快递公司}、{店铺名称}。"
 SAMPLE = 'title,text\r\n发货时间,付款后 48 小时内发货\r\n物流查询,"您的快递单号 {物流单号}，\r\n请查收"\r\n'
 
 
@@ -106,19 +107,19 @@ def test_each_bad_row_is_reported_with_its_row_number_and_the_rest_is_kept() -> 
     result = reading(data)
     assert [(r.line, r.title) for r in result.rows] == [(2, "发货时间"), (8, "物流")]
     assert problems_of(result) == {
-        3: ["必填。"],
-        4: [f"不能超过 {MAX_TITLE_LENGTH} 个字符。"],
-        5: [f"不能超过 {MAX_TEXT_LENGTH} 个字（现在 {MAX_TEXT_LENGTH + 1} 个）。"],
-        7: ["未知变量 {订单编号}。可用的变量：{买家昵称}、{订单号}、{物流单号}、{快递公司}、{店铺名称}。"],
-        9: ["标题与第 2 行重复。"],
-        10: ["必填。"],
+        3: {"title": "必填。"},
+        4: {"title": f"不能超过 {MAX_TITLE_LENGTH} 个字符。"},
+        5: {"text": f"不能超过 {MAX_TEXT_LENGTH} 个字（现在 {MAX_TEXT_LENGTH + 1} 个）。"},
+        7: {"text": "未知变量 {订单编号}。" + KNOWN},
+        9: {"title": "标题与第 2 行重复。"},
+        10: {"text": "必填。"},
     }
     assert [p.title for p in result.problems][:2] == ["", long_title]
 
 
 def test_a_row_with_only_a_title_cell_has_an_empty_text() -> None:
     result = reading(b"title,text\nlonely\n")
-    assert problems_of(result) == {2: ["必填。"]}
+    assert problems_of(result) == {2: {"text": "必填。"}}
 
 
 @pytest.mark.parametrize(
