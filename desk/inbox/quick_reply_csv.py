@@ -33,15 +33,18 @@ from desk.inbox.quick_replies import QuickReplyForm, QuickReplyView, ReplySet, c
 __all__ = [
     "MAX_CSV_BYTES",
     "PENDING_IMPORT_TTL",
+    "CheckedImport",
     "CsvReading",
     "CsvRow",
     "ImportPlan",
     "ImportResult",
     "PendingImports",
     "RowProblem",
+    "apply_pending",
     "apply_plan",
     "apply_rows",
     "export_csv",
+    "import_file",
     "plan_import",
     "read_csv",
 ]
@@ -294,6 +297,41 @@ class PendingImports:
             return None
         await self.kv.delete(key)
         return msgspec.msgpack.decode(data, type=list[CsvRow])
+
+
+class CheckedImport(msgspec.Struct, frozen=True, kw_only=True):
+    """An import held back by bad rows: the report, and the token that applies its valid rows."""
+
+    reading: CsvReading
+    token: str
+
+
+async def import_file(
+    work: Work, pending: PendingImports, *, store_id: int, user_id: int, data: bytes
+) -> ImportResult | CheckedImport | Invalid:
+    """Import an uploaded file into the shared set of ``store_id`` for the admin ``user_id``.
+
+    A file whose rows are all fine is applied at once. Otherwise nothing is applied: the problems
+    are reported and the valid rows wait, under the returned token, for the admin to choose to
+    apply them (:func:`apply_pending`).
+    """
+    reading = read_csv(data)
+    if isinstance(reading, Invalid):
+        return reading
+    if reading.problems:
+        token = await pending.put(store_id, user_id, reading.rows)
+        return CheckedImport(reading=reading, token=token)
+    return await apply_rows(work, store_id, reading.rows)
+
+
+async def apply_pending(
+    work: Work, pending: PendingImports, *, token: str, store_id: int, user_id: int
+) -> ImportResult | Invalid:
+    """Apply the valid rows of a checked import, once, for the admin who uploaded it."""
+    rows = await pending.take(token, store_id, user_id)
+    if rows is None:
+        return _file_error("quick_replies.csv.expired")
+    return await apply_rows(work, store_id, rows)
 
 
 # -- exporting -------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import msgspec
@@ -43,12 +43,12 @@ from desk.inbox.quick_replies import (
 )
 from desk.inbox.quick_reply_csv import (
     MAX_CSV_BYTES,
-    CsvReading,
+    CheckedImport,
     ImportResult,
     PendingImports,
-    apply_rows,
+    apply_pending,
     export_csv,
-    read_csv,
+    import_file,
 )
 from desk.inbox.reply_variables import VARIABLES
 from desk.runtime import Runtime
@@ -59,16 +59,20 @@ __all__ = ["ROUTES", "PersonalQuickRepliesController", "SharedQuickRepliesContro
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 Upload = Body(media_type=RequestEncodingType.MULTI_PART)
+RowT = TypeVar("RowT")
 NOTICES = frozenset({"created", "saved", "deleted", "imported"})
 PENDING_IMPORTS_KV = "quick-reply-imports"
 
 
 class ImportUpload(msgspec.Struct, kw_only=True):
+    """The import form: one CSV file (absent when the admin chose none)."""
+
     file: UploadFile | None = None
 
 
 class Crumb(NamedTuple):
-    """A breadcrumb link: its text (a message key, or ``label`` when given) and where it goes."""
+    """A breadcrumb link: its text (a message key, then ``label`` if any, e.g. a store's name)
+    and where it goes."""
 
     key: str
     href: str
@@ -113,7 +117,7 @@ def _as_form(reply: QuickReplyView) -> QuickReplyForm:
     return QuickReplyForm(title=reply.title, text=reply.text)
 
 
-def _found(row: Any) -> Any:
+def _found(row: RowT | None) -> RowT:
     if row is None:
         raise NotFoundException()
     return row
@@ -217,7 +221,8 @@ class SharedQuickRepliesController(Controller):
     async def delete(
         self, db_session: NamedDependency[AsyncSession], store_id: FromPath[int], reply_id: FromPath[int]
     ) -> Redirect:
-        _found(await delete_reply(db_session, ReplySet.shared(store_id), reply_id) or None)
+        if not await delete_reply(db_session, ReplySet.shared(store_id), reply_id):
+            raise NotFoundException()
         return Redirect(f"{self.path}?store={store_id}&notice=deleted")
 
     @get("/{store_id:int}/export", name="quick-replies-admin:export")
@@ -259,20 +264,19 @@ class SharedQuickRepliesController(Controller):
         upload = data.file
         if upload is None or not upload.filename:
             return _import_template(store, errors=Invalid({"file": Message("quick_replies.csv.choose")}))
-        # Read one byte past the limit: enough to know the file is too big without holding more.
-        reading = read_csv(await upload.read(MAX_CSV_BYTES + 1))
-        if isinstance(reading, Invalid):
-            return _import_template(store, errors=reading, filename=upload.filename)
-        if reading.problems:
-            runtime: Runtime = state.runtime
-            token = await PendingImports(runtime.kv(PENDING_IMPORTS_KV)).put(
-                store.id, request.user.id, reading.rows
-            )
-            return _import_template(store, reading=reading, token=token, filename=upload.filename)
-        result = await apply_rows(db_session, store.id, reading.rows)
-        if isinstance(result, Invalid):
-            return _import_template(store, errors=result, filename=upload.filename)
-        return _imported(self.path, store.id, result)
+        # One byte past the limit is enough to tell a file that is too big.
+        outcome = await import_file(
+            db_session,
+            _pending(state),
+            store_id=store.id,
+            user_id=request.user.id,
+            data=await upload.read(MAX_CSV_BYTES + 1),
+        )
+        if isinstance(outcome, Invalid):
+            return _import_template(store, errors=outcome, filename=upload.filename)
+        if isinstance(outcome, CheckedImport):
+            return _import_template(store, checked=outcome, filename=upload.filename)
+        return _imported(self.path, store.id, outcome)
 
     @post("/{store_id:int}/import/{token:str}", name="quick-replies-admin:apply", status_code=200)
     async def apply_valid(
@@ -284,14 +288,12 @@ class SharedQuickRepliesController(Controller):
         token: FromPath[str],
     ) -> Template | Redirect:
         store = _found(await db_session.get(Store, store_id))
-        runtime: Runtime = state.runtime
-        rows = await PendingImports(runtime.kv(PENDING_IMPORTS_KV)).take(token, store.id, request.user.id)
-        if rows is None:
-            return _import_template(store, errors=Invalid({"file": Message("quick_replies.csv.expired")}))
-        result = await apply_rows(db_session, store.id, rows)
-        if isinstance(result, Invalid):
-            return _import_template(store, errors=result)
-        return _imported(self.path, store.id, result)
+        outcome = await apply_pending(
+            db_session, _pending(state), token=token, store_id=store.id, user_id=request.user.id
+        )
+        if isinstance(outcome, Invalid):
+            return _import_template(store, errors=outcome)
+        return _imported(self.path, store.id, outcome)
 
     def _form(
         self,
@@ -435,12 +437,16 @@ class PersonalQuickRepliesController(Controller):
         )
 
 
+def _pending(state: State) -> PendingImports:
+    runtime: Runtime = state.runtime
+    return PendingImports(runtime.kv(PENDING_IMPORTS_KV))
+
+
 def _import_template(
     store: Store,
     *,
     errors: Invalid | None = None,
-    reading: CsvReading | None = None,
-    token: str = "",
+    checked: CheckedImport | None = None,
     filename: str = "",
 ) -> Template:
     return Template(
@@ -448,12 +454,12 @@ def _import_template(
         context={
             "store": store,
             "errors": errors.errors if errors else {},
-            "reading": reading,
-            "token": token,
+            "reading": checked.reading if checked else None,
+            "token": checked.token if checked else "",
             "filename": filename,
             "max_mb": MAX_CSV_BYTES // (1024 * 1024),
         },
-        status_code=400 if errors or reading else 200,
+        status_code=400 if errors or checked else 200,
     )
 
 

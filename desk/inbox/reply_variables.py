@@ -28,6 +28,7 @@ __all__ = [
     "BuyerFacts",
     "Variable",
     "buyer_facts",
+    "unfilled_variables",
     "unknown_variables",
     "values_for",
 ]
@@ -75,6 +76,15 @@ VARIABLES: dict[str, Variable] = {
 def unknown_variables(text: str) -> list[str]:
     """The placeholder names in ``text`` that are not variables (each once, in order)."""
     return [name for name in placeholder_names(text) if name not in VARIABLES]
+
+
+def unfilled_variables(text: str) -> list[str]:
+    """The variables still written as ``{name}`` in a text about to be sent (each once, in order).
+
+    A composer or send path uses it to stop a quick reply whose value was missing from reaching
+    the buyer as ``{订单号}``.
+    """
+    return [name for name in placeholder_names(text) if name in VARIABLES]
 
 
 def values_for(facts: BuyerFacts) -> dict[str, str]:

@@ -23,12 +23,16 @@ from desk.inbox.quick_replies import (
 )
 from desk.inbox.quick_reply_csv import (
     MAX_CSV_BYTES,
+    CheckedImport,
     CsvReading,
     CsvRow,
+    ImportResult,
     PendingImports,
+    apply_pending,
     apply_plan,
     apply_rows,
     export_csv,
+    import_file,
     plan_import,
     read_csv,
 )
@@ -295,3 +299,40 @@ async def test_a_pending_import_is_taken_once_by_its_admin_for_its_store(runtime
     assert await pending.take("forged", store_id=1, user_id=7) is None
     assert await pending.take(token, store_id=1, user_id=7) == rows
     assert await pending.take(token, store_id=1, user_id=7) is None
+
+
+async def test_a_file_with_bad_rows_waits_for_the_admin_and_applies_its_valid_rows_once(
+    runtime: Runtime, make_store
+) -> None:
+    store = await make_store()
+    pending = PendingImports(runtime.kv("quick-reply-imports"))
+    data = "title,text\n发货时间,48 小时内\n,没有标题\n".encode()
+    async with runtime.db.session() as session:
+        checked = await import_file(session, pending, store_id=store.id, user_id=1, data=data)
+    assert isinstance(checked, CheckedImport)
+    assert list(problems_of(checked.reading)) == [3]
+    async with runtime.db.session() as session:
+        assert await list_replies(session, ReplySet.shared(store.id)) == []
+        applied = await apply_pending(session, pending, token=checked.token, store_id=store.id, user_id=1)
+        again = await apply_pending(session, pending, token=checked.token, store_id=store.id, user_id=1)
+    assert isinstance(applied, ImportResult)
+    assert applied.created == 1
+    assert isinstance(again, Invalid)
+    assert again.errors["file"].render("zh-CN") == "这次导入已过期或已经完成，请重新上传文件。"
+    async with runtime.db.session() as session:
+        assert [r.title for r in await list_replies(session, ReplySet.shared(store.id))] == ["发货时间"]
+
+
+async def test_a_clean_file_is_applied_at_once_and_a_bad_file_not_at_all(
+    runtime: Runtime, make_store
+) -> None:
+    store = await make_store()
+    pending = PendingImports(runtime.kv("quick-reply-imports"))
+    async with runtime.db.session() as session:
+        done = await import_file(
+            session, pending, store_id=store.id, user_id=1, data=b"title,text\nhi,hello\n"
+        )
+        refused = await import_file(session, pending, store_id=store.id, user_id=1, data=b"nope")
+    assert isinstance(done, ImportResult)
+    assert done.created == 1
+    assert isinstance(refused, Invalid)

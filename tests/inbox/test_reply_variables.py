@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from desk.accounts.models import Role
 from desk.inbox.access import conversation_for
-from desk.inbox.reply_variables import VARIABLES, BuyerFacts, buyer_facts, unknown_variables, values_for
+from desk.inbox.reply_variables import (
+    VARIABLES,
+    BuyerFacts,
+    buyer_facts,
+    unfilled_variables,
+    unknown_variables,
+    values_for,
+)
 from desk.runtime import Runtime
 from tests.inbox.quick_reply_support import T0, buyer_writes, channels_order, parcel, save_orders
 
@@ -12,6 +19,14 @@ from tests.inbox.quick_reply_support import T0, buyer_writes, channels_order, pa
 async def facts_for(runtime: Runtime, admin, conversation_id: int) -> BuyerFacts:
     async with runtime.db.session() as session:
         return await buyer_facts(session, await conversation_for(session, admin, conversation_id))
+
+
+def test_variables_left_unfilled_in_an_outgoing_text_are_found() -> None:
+    assert unfilled_variables("林小梅您好，单号 ｛物流单号｝，订单 {订单号}、{订单号}，{^_^} {订单编号}") == [
+        "物流单号",
+        "订单号",
+    ]
+    assert unfilled_variables("林小梅您好，单号 SF1") == []
 
 
 def test_unknown_variables_are_listed_once_in_order() -> None:
