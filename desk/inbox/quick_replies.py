@@ -68,6 +68,11 @@ class ReplySet(msgspec.Struct, frozen=True):
     store_id: int | None = None
     owner_id: int | None = None
 
+    def __post_init__(self) -> None:
+        # Neither id would select every shared reply (``owner_id IS NULL``): never allow it.
+        if (self.store_id is None) == (self.owner_id is None):
+            raise ValueError("a reply set is a store's or a user's: give exactly one id")
+
     @classmethod
     def shared(cls, store_id: int) -> ReplySet:
         return cls(store_id=store_id)
@@ -90,6 +95,8 @@ class QuickReplyForm(msgspec.Struct, kw_only=True):
 
 
 class QuickReplyView(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored quick reply."""
+
     id: int
     store_id: int | None
     owner_id: int | None
@@ -123,6 +130,7 @@ class FilledReply(msgspec.Struct, frozen=True, kw_only=True):
 
 _COLUMNS = (_c.id, _c.store_id, _c.owner_id, _c.title, _c.text, _c.uses, _c.updated_at)
 _MOST_USED_FIRST = (_c.uses.desc(), _c.title, _c.id)
+_VIEW_FIELDS = frozenset(QuickReplyView.__struct_fields__)
 
 
 def _view(row: Any) -> QuickReplyView:
@@ -225,9 +233,6 @@ async def create_reply(work: Work, reply_set: ReplySet, form: QuickReplyForm) ->
     except IntegrityError:  # a colleague saved the same title a moment ago
         return Invalid({"title": Message("quick_replies.error.title_taken", {"title": form.title})})
     return QuickReplyView(id=int(reply_id), **{k: v for k, v in values.items() if k in _VIEW_FIELDS})
-
-
-_VIEW_FIELDS = frozenset(QuickReplyView.__struct_fields__)
 
 
 async def update_reply(

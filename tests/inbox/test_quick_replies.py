@@ -187,6 +187,13 @@ async def test_a_reply_of_another_set_cannot_be_read_changed_or_deleted(
         assert await get_reply(session, ReplySet.personal(alice.id), personal.id) is None
 
 
+def test_a_reply_set_names_exactly_one_owner() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        ReplySet()
+    with pytest.raises(ValueError, match="exactly one"):
+        ReplySet(store_id=1, owner_id=2)
+
+
 # -- listing and searching --------------------------------------------------------------------------
 
 
