@@ -30,6 +30,7 @@ from desk.inbox.replies import MAX_REPLY_LENGTH
 from desk.inbox.reply_variables import VARIABLES, buyer_facts, unknown_variables, values_for
 
 __all__ = [
+    "MAX_QUERY_WORDS",
     "MAX_TEXT_LENGTH",
     "MAX_TITLE_LENGTH",
     "PICKER_LIMIT",
@@ -54,6 +55,8 @@ MAX_TEXT_LENGTH = MAX_REPLY_LENGTH
 """A quick reply is sent as one message, so it may be as long as one and no longer."""
 PICKER_LIMIT = 30
 """Replies the picker lists at once; typing narrows the list."""
+MAX_QUERY_WORDS = 8
+"""Words of a search that count (a pasted paragraph must not become hundreds of LIKEs)."""
 
 _reply = QuickReply.__table__
 _c = _reply.c
@@ -151,7 +154,7 @@ def _matching(query: str) -> list[sa.ColumnElement[bool]]:
             sa.func.lower(_c.title).contains(word, autoescape=True),
             sa.func.lower(_c.text).contains(word, autoescape=True),
         )
-        for word in query.lower().split()
+        for word in query.lower().split()[:MAX_QUERY_WORDS]
     ]
 
 

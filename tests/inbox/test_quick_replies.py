@@ -11,6 +11,7 @@ from desk.errors import Invalid
 from desk.inbox import quick_replies
 from desk.inbox.models import QuickReply
 from desk.inbox.quick_replies import (
+    MAX_QUERY_WORDS,
     MAX_TEXT_LENGTH,
     MAX_TITLE_LENGTH,
     QuickReplyForm,
@@ -224,6 +225,10 @@ async def test_the_most_used_come_first_then_by_title(runtime: Runtime, make_sto
         ("物流 尺码", []),
         ("100%", ["退换货说明"]),  # LIKE wildcards are plain characters
         ("_", []),
+        (
+            "发货 " + "时间 " * (MAX_QUERY_WORDS - 1) + "不存在",
+            ["发货时间"],
+        ),  # words past the limit do not count
     ],
 )
 async def test_search_by_title_and_text(runtime: Runtime, make_store, query: str, titles: list[str]) -> None:
