@@ -40,6 +40,7 @@ from desk.gc_tuning import tune_for_service
 from desk.health import healthz
 from desk.inbox import api as inbox_api
 from desk.inbox import controllers as inbox_controllers
+from desk.inbox import quick_reply_pages
 from desk.inbox import stream as inbox_stream
 from desk.inbox.models import AgentPresence, Conversation, Message, QuickReply
 from desk.ingest import api as ingest_api
@@ -103,6 +104,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *aftersales_api.ROUTES,
     *inbox_api.ROUTES,
     *commands_api.ROUTES,
+    *quick_reply_pages.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

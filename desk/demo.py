@@ -30,6 +30,7 @@ from desk.accounts.services import NewUserForm, UserService
 from desk.app import create_app
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.errors import Invalid
+from desk.inbox.quick_replies import QuickReplyForm, ReplySet, create_reply
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.simulator import SCENARIOS, SimCorp, SimStore, Simulator
@@ -37,7 +38,7 @@ from desk.simulator.runner import serve_until_stopped
 from desk.stores.models import Store, WeComCorp
 from desk.stores.services import CorpForm, CorpService, StoreForm, StoreService
 
-__all__ = ["DEMO_STORES", "DEMO_USERS", "seed_demo"]
+__all__ = ["DEMO_QUICK_REPLIES", "DEMO_STORES", "DEMO_USERS", "seed_demo"]
 
 T = TypeVar("T")
 
@@ -60,6 +61,34 @@ DEMO_USERS = (
 )
 DEMO_CORP = "山野集团企业微信"
 
+# Shared quick replies: the same everyday answers in every store, plus a size guide of its own.
+DEMO_QUICK_REPLIES = (
+    ("欢迎语", "亲，您好！欢迎光临{店铺名称}，我是客服，请问有什么可以帮您？"),
+    (
+        "发货时间",
+        "亲，您的订单 {订单号} 我们会在付款后 48 小时内发出，发货后可以在订单详情里查看物流哦。",
+    ),
+    (
+        "物流查询",
+        "亲，您的包裹已由{快递公司}发出，快递单号 {物流单号}，可以在订单详情里查看最新物流。"
+        "如果 3 天没有更新，告诉我，我帮您联系快递。",
+    ),
+    (
+        "退换货说明",
+        "亲，本店支持 7 天无理由退换货（商品不影响二次销售）。请在订单详情里申请售后，"
+        "寄回时在包裹里放一张纸条写上订单号 {订单号}，我们收到后 48 小时内处理。",
+    ),
+    ("改地址", "亲，订单还没发货的话可以改地址：请在订单详情里点「修改地址」，我这边马上帮您确认。"),
+    ("感谢好评", "感谢亲的支持！收到货满意的话，麻烦给个五星好评，有任何问题随时找我们～"),
+)
+DEMO_SIZE_GUIDES = (
+    "亲，尺码建议：身高 155–160cm、体重 45–50kg 选 S，160–165cm、50–55kg 选 M，"
+    "165–170cm、55–62kg 选 L。告诉我您的身高体重，我帮您推荐～",
+    "亲，徒步鞋建议比平时的运动鞋大半码，穿厚袜子时留出脚趾的空间；冲锋衣是宽松版型，按平时尺码选就好。",
+    "亲，宝宝衣服按身高选：73 码适合 66–73cm，80 码适合 73–80cm，90 码适合 80–90cm。"
+    "宝宝长得快，可以选大一码哦。",
+)
+
 
 def _aes_key() -> str:
     # 32 random bytes in base64 without the trailing "=": the 43 characters WeChat expects.
@@ -73,7 +102,8 @@ def _created(result: T | Invalid, what: str) -> T:
 
 
 async def seed_demo(runtime: Runtime) -> bool:
-    """Create the demo stores, WeCom corp and users unless the database already has users.
+    """Create the demo stores (with shared quick replies), WeCom corp and users unless the
+    database already has users.
 
     Goes through the same services as the settings pages, so demo data obeys every rule an
     admin's input does. Returns whether anything was created.
@@ -106,6 +136,10 @@ async def seed_demo(runtime: Runtime) -> bool:
             default_store_id=str(created[1].id),
         )
         _created(await CorpService(session, runtime.secrets).create(corp), DEMO_CORP)
+        for store, size_guide in zip(created, DEMO_SIZE_GUIDES, strict=True):
+            for title, text in (*DEMO_QUICK_REPLIES, ("尺码建议", size_guide)):
+                reply = QuickReplyForm(title=title, text=text)
+                _created(await create_reply(session, ReplySet.shared(store.id), reply), title)
         users = UserService(session)
         for spec in DEMO_USERS:
             form = NewUserForm(

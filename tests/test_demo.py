@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from litestar import Litestar
 
 from desk.accounts.models import Role, User
-from desk.demo import DEMO_STORES, DEMO_USERS, seed_demo
+from desk.demo import DEMO_QUICK_REPLIES, DEMO_STORES, DEMO_USERS, seed_demo
+from desk.inbox.quick_replies import ReplySet, list_replies
 from desk.ingest.models import PlatformEvent
 from desk.runtime import Runtime
 from desk.settings import Settings
@@ -38,6 +39,19 @@ async def test_demo_seed_creates_stores_corp_and_scoped_users_once(runtime: Runt
     assert agent1
     assert agent2
     assert not agent1 & agent2  # the two agents work for different stores
+
+
+async def test_demo_stores_come_with_shared_quick_replies_using_variables(runtime: Runtime) -> None:
+    await seed_demo(runtime)
+    async with runtime.db.session() as session:
+        stores = list(await session.scalars(sa.select(Store)))
+        sets = {s.name: await list_replies(session, ReplySet.shared(s.id)) for s in stores}
+    for name, replies in sets.items():
+        titles = {r.title for r in replies}
+        assert {title for title, _ in DEMO_QUICK_REPLIES} | {"尺码建议"} == titles, name
+    size_guides = {next(r.text for r in replies if r.title == "尺码建议") for replies in sets.values()}
+    assert len(size_guides) == len(DEMO_STORES)  # each store its own
+    assert any("{物流单号}" in r.text for r in sets[DEMO_STORES[0]])
 
 
 def _free_port() -> int:

@@ -172,8 +172,9 @@ class QuickReply(TimestampMixin, Base):
     __tablename__ = "quick_reply"
     __table_args__ = (
         sa.CheckConstraint("(store_id IS NULL) <> (owner_id IS NULL)", name="shared_or_personal"),
-        sa.Index("ix_quick_reply_store", "store_id"),
-        sa.Index("ix_quick_reply_owner", "owner_id"),
+        # One title per set: agents pick and search by title, and imports match rows by it.
+        sa.Index("ix_quick_reply_store_title", "store_id", "title", unique=True),
+        sa.Index("ix_quick_reply_owner_title", "owner_id", "title", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

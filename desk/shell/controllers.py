@@ -32,6 +32,7 @@ SETTINGS_SECTIONS: tuple[SettingsSection, ...] = (
     SettingsSection("stores", "/settings/stores"),
     SettingsSection("wecom", "/settings/wecom"),
     SettingsSection("users", "/settings/users"),
+    SettingsSection("quick_replies", "/settings/quick-replies"),
     SettingsSection("events", "/settings/events"),
 )
 
