@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 
 from desk.accounts.models import Role, User
 from desk.i18n import LANGUAGES, Message, negotiate, translate
+from desk.inbox.reply_variables import VARIABLES
 from desk.paths import TEMPLATES_DIR
 from desk.shell.formatting import format_clock, format_duration, format_fen, format_timestamp
 
@@ -96,6 +97,8 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         lstrip_blocks=True,
     )
     environment.globals["LANGUAGES"] = LANGUAGES
+    # The composer refuses to send a quick reply whose variable had no value ({订单号} left as is).
+    environment.globals["REPLY_VARIABLES"] = ",".join(VARIABLES)
     environment.filters.update(
         fen=format_fen, clock=format_clock, timestamp=format_timestamp, duration=_duration
     )

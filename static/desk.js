@@ -104,8 +104,9 @@
       event.preventDefault();
       var form = box.form;
       if (!form || form.classList.contains("htmx-request")) return; // a double Enter sends once
+      if (!checkMissing(box)) return;
       if (typeof form.requestSubmit === "function") form.requestSubmit(); else form.submit();
-    } else if (event.key === "/" && box.value === "") {
+    } else if (event.key === "/" && box.value === "" && !event.isComposing) {
       event.preventDefault();
       openPicker();
     } else if (event.key === "Escape") {
@@ -123,58 +124,71 @@
     var form = event.target.form;
     var box = form && form.querySelector("[data-composer]");
     if (!box) return;
-    form.classList.toggle("is-note", event.target.checked);
+    var wrapper = form.closest(".composer");
+    if (wrapper) wrapper.classList.toggle("is-note", event.target.checked);
     if (!box.getAttribute("data-reply-placeholder")) box.setAttribute("data-reply-placeholder", box.placeholder);
     box.placeholder = event.target.checked ? box.getAttribute("data-note-placeholder") : box.getAttribute("data-reply-placeholder");
   }
 
-  /* -- quick replies picker (the list comes from the server, already filled for the buyer) --------- */
+  /* -- quick replies picker: the list comes from the server, already filled for the buyer ------- */
+
+  function pickerBox() { return $("#quick-picker-slot"); }
 
   function openPicker() {
-    var slot = $("#quick-picker-slot");
-    if (!slot || !window.htmx) return;
-    var url = slot.getAttribute("data-picker-url");
-    window.htmx.ajax("GET", url, { target: slot, swap: "innerHTML" }).then(function () {
-      var search = slot.querySelector("input[type=search], input[name=q]");
-      if (search) search.focus(); else focusOption(0);
-    });
+    var box = pickerBox();
+    if (!box || !window.htmx) return;
+    var search = $("#quick-picker-q", box);
+    box.hidden = false;
+    if (search) {
+      search.value = "";
+      search.focus();
+      window.htmx.trigger(search, "desk:open-picker");
+    }
   }
 
-  function pickerOptions() { return $all("#quick-picker [role=option], #quick-picker [data-insert]"); }
+  function pickerOptions() { return $all("#quick-picker [data-insert]"); }
 
   function focusOption(index) {
     var options = pickerOptions();
     if (!options.length) return;
-    options[Math.max(0, Math.min(options.length - 1, index))].focus();
+    var chosen = options[Math.max(0, Math.min(options.length - 1, index))];
+    options.forEach(function (o) { o.setAttribute("aria-selected", o === chosen ? "true" : "false"); });
+    chosen.focus();
   }
 
   function closePicker() {
-    var slot = $("#quick-picker-slot");
-    if (slot) slot.innerHTML = "";
+    var box = pickerBox();
+    if (box) { box.hidden = true; var results = $("#quick-picker-results", box); if (results) results.innerHTML = ""; }
     focusComposer();
   }
 
-  function insertReply(text) {
+  function choose(option) {
+    // Clicking counts the use (the option's hx-post); the filled text goes into the composer.
+    option.click();
     var box = composer();
     if (!box) return;
+    var text = option.getAttribute("data-insert") || "";
     box.value = box.value ? box.value + text : text;
     closePicker();
+    checkMissing(box);
   }
 
   function onPickerKey(event) {
-    var picker = event.target.closest && event.target.closest("#quick-picker");
-    if (!picker) return false;
+    var box = event.target.closest && event.target.closest("#quick-picker-slot");
+    if (!box) return false;
     var options = pickerOptions();
     var index = options.indexOf(document.activeElement);
     if (event.key === "ArrowDown") { event.preventDefault(); focusOption(index + 1); return true; }
-    if (event.key === "ArrowUp") { event.preventDefault(); if (index <= 0) { var s = picker.querySelector("input"); if (s) s.focus(); } else focusOption(index - 1); return true; }
+    if (event.key === "ArrowUp") {
+      event.preventDefault();
+      if (index <= 0) { var search = $("#quick-picker-q", box); if (search) search.focus(); } else focusOption(index - 1);
+      return true;
+    }
     if (event.key === "Escape") { event.preventDefault(); closePicker(); return true; }
-    if (event.key === "Enter") {
+    if (event.key === "Enter" && !event.isComposing) {
       var chosen = index >= 0 ? options[index] : options[0];
-      if (chosen && chosen.getAttribute("data-insert") !== null) {
-        event.preventDefault();
-        insertReply(chosen.getAttribute("data-insert"));
-      }
+      event.preventDefault();
+      if (chosen) choose(chosen);
       return true;
     }
     return false;
@@ -182,7 +196,34 @@
 
   function onPickerClick(event) {
     var option = event.target.closest && event.target.closest("#quick-picker [data-insert]");
-    if (option) { event.preventDefault(); insertReply(option.getAttribute("data-insert")); }
+    if (!option || event.detail === 0) return; // keyboard "clicks" are handled by choose()
+    event.preventDefault();
+    var box = composer();
+    if (box) {
+      var text = option.getAttribute("data-insert") || "";
+      box.value = box.value ? box.value + text : text;
+      closePicker();
+      checkMissing(box);
+    }
+  }
+
+  /* A variable with no value for this buyer stays written as {订单号}: refuse to send it. */
+  var VARIABLE = /[{｛]\s*([^{}｛｝\s]{1,20})\s*[}｝]/g;
+
+  function checkMissing(box) {
+    var note = $("[data-missing-error]");
+    var missing = [];
+    var match;
+    VARIABLE.lastIndex = 0;
+    var known = (box.getAttribute("data-variables") || "").split(",");
+    while ((match = VARIABLE.exec(box.value)) !== null) {
+      if (known.indexOf(match[1]) >= 0) missing.push(match[0]);
+    }
+    if (note) {
+      note.hidden = missing.length === 0;
+      note.textContent = missing.length ? note.getAttribute("data-template").replace("{names}", missing.join("、")) : "";
+    }
+    return missing.length === 0;
   }
 
   /* -- keyboard shortcuts -------------------------------------------------------------------------- */

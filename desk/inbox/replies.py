@@ -34,6 +34,7 @@ from desk.inbox.assignment import assign_to
 from desk.inbox.commands import SendMessage, SendPayload
 from desk.inbox.deadline import REPLY_LIMIT, REPLY_WINDOW
 from desk.inbox.models import Conversation, Delivery, Message, Sender
+from desk.inbox.reply_variables import unfilled_variables
 from desk.stores.models import WeComCorp
 from desk.wakeup import Wakeup
 
@@ -230,6 +231,10 @@ async def send_reply(
         return existing  # a double submit: the first one stands
     if problem := _check_text(text):
         return Invalid({"text": problem})
+    if unfilled := unfilled_variables(text):
+        # A quick reply whose variable had no value for this buyer: never send "{订单号}" as is.
+        names = "、".join("{" + name + "}" for name in unfilled)
+        return Invalid({"text": Text("inbox.reply.error.unfilled", {"names": names})})
     if conversation.assignee_id not in (None, user.id) and not take_over:
         name = await _holder_name(work, conversation.assignee_id)
         return Invalid({"assignee": Text("inbox.reply.error.taken", {"name": name})})

@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, expect
 from desk.accounts.models import Role
 from desk.db import utcnow
 from desk.inbox.deadline import deadline_for
-from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
+from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, QuickReply, Sender
 from desk.orders.models import Buyer
 from desk.runtime import Runtime
 from tests.conftest import TEST_PASSWORD
@@ -44,12 +44,16 @@ async def buyer_page(browser: Browser, sim_url: str, store_name: str) -> Page:
 
 
 async def test_a_buyer_message_arrives_live_and_is_answered_from_the_keyboard(
-    browser: Browser, sim_desk: SimDesk, make_user
+    browser: Browser, sim_desk: SimDesk, runtime: Runtime, make_user
 ) -> None:
     store, other = sim_desk.stores
     await make_user("xiaochen", Role.AGENT, [store])
     await make_user("xiaoliu", Role.AGENT, [store])
     await make_user("outsider", Role.AGENT, [other])
+    async with runtime.db.session() as session:
+        session.add(
+            QuickReply(store_id=store.id, title="发货时间", text="您好，今天下午五点前下单当天发货。")
+        )
     first = await agent_page(browser, sim_desk.url, "xiaochen")
     outsider = await agent_page(browser, sim_desk.url, "outsider")
 
@@ -62,12 +66,18 @@ async def test_a_buyer_message_arrives_live_and_is_answered_from_the_keyboard(
     await expect(row).to_be_visible(timeout=2_000)
     await expect(row.locator(".holder")).to_contain_text("xiaochen")
 
-    # Keyboard only: move to it, open it, focus the reply, type, Enter.
+    # Keyboard only: move to it, open it, "/" for the quick replies, search, choose, send.
     await first.keyboard.press("j")
     await first.keyboard.press("Enter")
     await expect(first.get_by_role("heading", level=2)).to_be_visible()
-    await first.keyboard.press("r")
-    await first.keyboard.type("您好，今天下午五点前下单当天发货。")
+    await first.keyboard.press("/")
+    await expect(first.get_by_label("搜索话术（标题或内容）")).to_be_focused()
+    await first.keyboard.type("发货")
+    await expect(first.get_by_role("option", name=re.compile("发货时间"))).to_be_visible()
+    await first.keyboard.press("ArrowDown")
+    await first.keyboard.press("Enter")
+    await expect(first.get_by_label("回复买家")).to_have_value("您好，今天下午五点前下单当天发货。")
+    await expect(first.get_by_label("回复买家")).to_be_focused()
     await first.keyboard.press("Enter")
     await first.keyboard.press("Enter")  # a double Enter sends once
     await expect(first.locator(".message.from-agent")).to_have_count(1)
