@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -78,16 +79,22 @@ ROUTES: list[ControllerRouterHandler] = [
 CSRF_COOKIE = "desk_csrf"
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Litestar:
     """The desk web application for ``settings`` (default: read from ``DESK_*`` variables).
 
     Pass a ``runtime`` to share one (database, Redis, services) with the caller, as tests and
-    ``desk demo`` do; otherwise the app builds its own and closes it on shutdown.
+    ``desk demo`` do; otherwise the app builds its own and closes it on shutdown. ``clock`` is
+    the time pushes are checked against (``DESK_PUSH_MAX_SKEW``); tests pass one they can move.
     """
     settings = settings or (runtime.settings if runtime else load_settings())
     owns_runtime = runtime is None
     runtime = runtime or Runtime(settings)
-    ingest = install_ingest(runtime, background=owns_runtime)
+    ingest = install_ingest(runtime, background=owns_runtime, clock=clock)
     configure_logging(settings.log_level)
 
     @asynccontextmanager

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,7 +30,7 @@ __all__ = ["EventProcessing", "Ingest", "install_ingest"]
 class Ingest:
     """Receiving pushes in a web process; ``stored`` is set whenever a batch of pushes committed."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, clock: Callable[[], float] = time.time) -> None:
         settings = runtime.settings
         self.stored = asyncio.Event()
         self.credentials = CredentialCache(runtime.db, runtime.secrets)
@@ -39,7 +40,9 @@ class Ingest:
             batch_wait_ms=settings.ingest_batch_wait_ms,
             on_commit=self.stored.set,
         )
-        self.receiver = PushReceiver(self.credentials, self.writer)
+        self.receiver = PushReceiver(
+            self.credentials, self.writer, max_skew_s=settings.push_max_skew, clock=clock
+        )
 
     @asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
@@ -81,10 +84,13 @@ class EventProcessing:
         await self.clients.aclose()
 
 
-def install_ingest(runtime: Runtime, *, background: bool) -> Ingest:
+def install_ingest(
+    runtime: Runtime, *, background: bool, clock: Callable[[], float] = time.time
+) -> Ingest:
     """The push receiver for an app over ``runtime``; with ``background`` (the app owns the runtime)
-    and ``DESK_WORKER=embedded``, also the in-process worker and reconciler as runtime services."""
-    ingest = Ingest(runtime)
+    and ``DESK_WORKER=embedded``, also the in-process worker and reconciler as runtime services.
+    ``clock`` is what a push's timestamp is checked against."""
+    ingest = Ingest(runtime, clock=clock)
     if background and runtime.settings.worker == "embedded":
         runtime.add_service(EventProcessing(runtime, loops=1, wake=ingest.stored))
     return ingest
