@@ -12,7 +12,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
@@ -35,10 +34,12 @@ from desk.ingest import webhooks as ingest_webhooks
 from desk.ingest.install import install_ingest
 from desk.ingest.models import KfCursor, PlatformEvent
 from desk.logs import configure_logging
+from desk.openapi_page import LocalSwaggerUI
 from desk.orders import api as orders_api
 from desk.orders.models import Buyer, Order, OrderLine
 from desk.paths import STATIC_DIR
 from desk.runtime import Runtime
+from desk.security_headers import SecurityHeaders
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
 from desk.stores import controllers as stores_controllers
@@ -126,6 +127,8 @@ def create_app(
         lifespan=[lifespan, ingest.lifespan],
         plugins=[sqlalchemy, HTMXPlugin()],
         stores={"sessions": runtime.kv("sessions")},
+        # On every response, the router's own 404s included (see desk/security_headers.py).
+        before_send=[SecurityHeaders(https=settings.cookie_secure)],
         middleware=[
             session_config(settings).middleware,
             DefineMiddleware(AuthMiddleware, exclude=UNAUTHENTICATED_PATHS),
@@ -144,7 +147,8 @@ def create_app(
             title="desk",
             version=__version__,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Public like the source it describes; see the README ("API documentation").
+            render_plugins=[LocalSwaggerUI()],
         ),
         # desk configures logging itself (configure_logging: level from DESK_LOG_LEVEL, quiet httpx).
         logging_config=None,
