@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import pty
+import secrets
+import select
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from desk import migrate
+from desk.accounts.models import User
+from desk.accounts.passwords import verify_password
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,3 +72,228 @@ def test_serve_refuses_an_unmigrated_database_then_upgrade_fixes_it(tmp_path: Pa
     upgraded = desk("db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
     assert "is at head" in upgraded.stdout
+
+
+# -- a missing, unmigrated or damaged database: one line naming the fix, nothing left behind -----
+
+COMMANDS_NEEDING_THE_DATABASE = (
+    ["stores", "add", "--name", "店", "--appid", "wx1", "--secret", "s", "--token", "tok", "--aes-key", "k"],
+    ["stores", "list"],
+    ["tokens", "list"],
+    ["users", "list"],
+    ["serve"],
+    ["worker"],
+    ["stores", "sync", "旗舰店"],
+    ["simulate", "--target", "http://127.0.0.1:1"],
+)
+
+
+def desk_all(commands, *, env: dict[str, str], cwd: Path) -> list[subprocess.CompletedProcess[str]]:
+    """``desk`` run once per command, all at the same time (each start costs a second)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
+    running = [
+        (
+            command,
+            subprocess.Popen(
+                [sys.executable, "-m", "desk", *command],
+                env={**clean, **env},
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            ),
+        )
+        for command in commands
+    ]
+    results = []
+    for command, process in running:
+        out, err = process.communicate(timeout=60)
+        results.append(subprocess.CompletedProcess(command, process.returncode, out, err))
+    return results
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database on this run's footprint: an SQLite path that does not exist
+    yet, or a PostgreSQL database created empty (and dropped afterwards)."""
+    configured = os.environ.get("DESK_DATABASE_URL", "")
+    if not configured.startswith("postgresql"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'db' / 'desk.db'}"
+        return
+    url = make_url(configured).set(database=f"desk_cli_{secrets.token_hex(4)}")
+    admin = make_url(configured).set(drivername="postgresql", database="postgres")
+    dsn = admin.render_as_string(hide_password=False)
+
+    async def execute(sql: str) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{url.database}"'))
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def migrated(url: str) -> str:
+    """``url`` brought to the newest migration (its folder made first, for SQLite)."""
+    if is_sqlite(url):
+        Path(make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(url)
+    return url
+
+
+def test_a_missing_database_is_named_with_its_fix_and_nothing_is_created(
+    tmp_path: Path, fresh_database: str
+) -> None:
+    if is_sqlite(fresh_database):
+        url, fix = fresh_database, "run `desk db upgrade` to create it"
+    else:  # a database that was never created on the server
+        url, fix = str(make_url(fresh_database).set(database="desk_never_created")), "createdb"
+    work = tmp_path / "work"
+    work.mkdir()
+    for result in desk_all(COMMANDS_NEEDING_THE_DATABASE, env={"DESK_DATABASE_URL": url}, cwd=work):
+        assert result.returncode == 2, (result.args, result.stderr)
+        assert fix in result.stderr, result.args
+        assert "desk db upgrade" in result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    # No empty database file, no folder, no generated key: nothing to mislead the next command.
+    assert list(work.iterdir()) == []
+    assert not (tmp_path / "db").exists()
+
+
+def test_an_unmigrated_database_names_the_fix_and_db_upgrade_says_what_it_applied(
+    tmp_path: Path, fresh_database: str
+) -> None:
+    env = {"DESK_DATABASE_URL": fresh_database, "DESK_SECRET_KEY": "k" * 48}
+    if is_sqlite(fresh_database):  # an empty file, as an interrupted set-up leaves it
+        (tmp_path / "db").mkdir()
+        (tmp_path / "db" / "desk.db").touch()
+    for result in desk_all(COMMANDS_NEEDING_THE_DATABASE, env=env, cwd=tmp_path):
+        assert result.returncode == 2, (result.args, result.stderr)
+        assert "the database is not migrated" in result.stderr
+        assert "run `desk db upgrade`" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    upgraded = desk("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    head = migrate.head_revision()
+    assert "applied 0001  initial schema" in upgraded.stdout.splitlines()
+    assert upgraded.stdout.splitlines()[-1].endswith(f"is at head ({head})")
+    again = desk("db", "upgrade", env=env, cwd=tmp_path)
+    assert "applied" not in again.stdout
+    assert again.stdout.strip().endswith(f"is at head ({head}); nothing to apply")
+    listed = desk("tokens", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path, fresh_database: str) -> None:
+    env = {"DESK_DATABASE_URL": migrated(fresh_database), "DESK_SECRET_KEY": "k" * 48}
+
+    async def drop_tokens_table() -> None:  # damage no check looks for: an operator's manual "fix"
+        engine = create_async_engine(fresh_database)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP TABLE api_token"))
+        await engine.dispose()
+
+    asyncio.run(drop_tokens_table())
+    result = desk("tokens", "list", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: unexpected ")
+    assert "api_token" in result.stderr
+    assert "DESK_DEBUG=true" in result.stderr
+    assert result.stderr.count("\n") == 1
+    debugging = desk("tokens", "list", env={**env, "DESK_DEBUG": "true"}, cwd=tmp_path)
+    assert debugging.returncode == 1
+    assert "Traceback" in debugging.stderr
+
+
+# -- desk users create: a piped password, or a prompt on a terminal ------------------------------
+
+
+async def password_hash(url: str, username: str) -> str:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        value = await conn.scalar(sa.select(User.password_hash).where(User.username == username))
+    await engine.dispose()
+    return value
+
+
+def test_a_piped_password_is_taken_without_a_warning(tmp_path: Path, fresh_database: str) -> None:
+    env = {"DESK_DATABASE_URL": migrated(fresh_database), "DESK_SECRET_KEY": "k" * 48}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "desk", "users", "create", "bob", "--role", "agent"],
+        input="piped-password-2026\n",
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no getpass warning, no "Password:" prompt
+    assert "created agent 'bob'" in result.stdout
+    stored = asyncio.run(password_hash(fresh_database, "bob"))
+    assert asyncio.run(verify_password(stored, "piped-password-2026"))
+
+    empty = subprocess.run(
+        [sys.executable, "-m", "desk", "users", "create", "carol", "--role", "agent"],
+        input="",
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert empty.returncode == 2
+    assert "--password" in empty.stderr
+    assert "standard input is empty" in empty.stderr
+
+
+def test_on_a_terminal_the_password_is_prompted_twice_unechoed(tmp_path: Path, fresh_database: str) -> None:
+    env = {"DESK_DATABASE_URL": migrated(fresh_database), "DESK_SECRET_KEY": "k" * 48}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desk", "users", "create", "dave", "--role", "manager"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**clean, **env},
+        cwd=tmp_path,
+        start_new_session=True,  # no controlling terminal but this one: getpass reads stdin
+    )
+    os.close(secondary)
+    transcript = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal transcript
+        while marker not in transcript:
+            ready, _, _ = select.select([primary], [], [], 30)
+            assert ready, transcript
+            transcript += os.read(primary, 1024)
+
+    read_until(b"Password: ")
+    os.write(primary, b"terminal-password-2026\n")
+    read_until(b"Repeat for confirmation: ")
+    os.write(primary, b"terminal-password-2026\n")
+    assert process.wait(timeout=60) == 0, transcript
+    with contextlib.suppress(OSError):  # the child closed its end
+        transcript += os.read(primary, 4096)
+    os.close(primary)
+    assert b"terminal-password-2026" not in transcript  # never echoed
+    assert b"created manager 'dave'" in transcript
+    assert asyncio.run(
+        verify_password(asyncio.run(password_hash(fresh_database, "dave")), "terminal-password-2026")
+    )

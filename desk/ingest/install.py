@@ -84,9 +84,7 @@ class EventProcessing:
         await self.clients.aclose()
 
 
-def install_ingest(
-    runtime: Runtime, *, background: bool, clock: Callable[[], float] = time.time
-) -> Ingest:
+def install_ingest(runtime: Runtime, *, background: bool, clock: Callable[[], float] = time.time) -> Ingest:
     """The push receiver for an app over ``runtime``; with ``background`` (the app owns the runtime)
     and ``DESK_WORKER=embedded``, also the in-process worker and reconciler as runtime services.
     ``clock`` is what a push's timestamp is checked against."""
