@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "main",
     "open_runtime",
     "require_database_file",
+    "require_free_port",
     "run",
 ]
 
@@ -120,6 +122,23 @@ def require_database_file(settings: Settings) -> None:
             f"there is no database at {path.resolve()}: run `desk db upgrade` to create it "
             "(or point DESK_DATABASE_URL at the existing one)"
         )
+
+
+def require_free_port(host: str, port: int, option: str) -> None:
+    """Refuse a port something else listens on, before starting a server that would fail on it.
+
+    A server started inside our own event loop (``desk demo``, ``desk simulate``) would stop with
+    uvicorn's traceback instead of a line naming the port and the option that chooses it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise fail(
+                f"{option}: cannot listen on {host}:{port} ({exc.strerror}); choose another port"
+            ) from None
 
 
 @asynccontextmanager

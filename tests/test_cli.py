@@ -8,6 +8,7 @@ import os
 import pty
 import secrets
 import select
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -76,15 +77,13 @@ def test_serve_refuses_an_unmigrated_database_then_upgrade_fixes_it(tmp_path: Pa
 
 # -- a missing, unmigrated or damaged database: one line naming the fix, nothing left behind -----
 
+# One of each way a command reaches the database: its own session (open_runtime) or the
+# readiness check before serving (check_ready). Each run costs a second of start-up.
 COMMANDS_NEEDING_THE_DATABASE = (
     ["stores", "add", "--name", "店", "--appid", "wx1", "--secret", "s", "--token", "tok", "--aes-key", "k"],
-    ["stores", "list"],
     ["tokens", "list"],
-    ["users", "list"],
     ["serve"],
-    ["worker"],
     ["stores", "sync", "旗舰店"],
-    ["simulate", "--target", "http://127.0.0.1:1"],
 )
 
 
@@ -297,3 +296,24 @@ def test_on_a_terminal_the_password_is_prompted_twice_unechoed(tmp_path: Path, f
     assert asyncio.run(
         verify_password(asyncio.run(password_hash(fresh_database, "dave")), "terminal-password-2026")
     )
+
+
+def test_a_port_in_use_is_named_with_its_option(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        results = desk_all(
+            [
+                ["demo", "--port", str(port)],
+                ["demo", "--port", str(port - 1), "--sim-port", str(port)],
+                ["simulate", "--target", "http://127.0.0.1:1", "--port", str(port)],
+            ],
+            env={},
+            cwd=tmp_path,
+        )
+    for result, option in zip(results, ("--port", "--sim-port", "--port"), strict=True):
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"Error: {option}: cannot listen on 127.0.0.1:{port}")
+        assert result.stderr.count("\n") == 1  # no traceback
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
