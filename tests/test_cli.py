@@ -154,12 +154,16 @@ def test_a_missing_database_is_named_with_its_fix_and_nothing_is_created(
     tmp_path: Path, fresh_database: str
 ) -> None:
     if is_sqlite(fresh_database):
-        url, fix = fresh_database, "run `desk db upgrade` to create it"
+        env = {"DESK_DATABASE_URL": fresh_database}
+        fix = "run `desk db upgrade` to create it"
     else:  # a database that was never created on the server
-        url, fix = str(make_url(fresh_database).set(database="desk_never_created")), "createdb"
+        url = str(make_url(fresh_database).set(database="desk_never_created"))
+        # Production sets the key; without it the key file is written before the server is asked.
+        env = {"DESK_DATABASE_URL": url, "DESK_SECRET_KEY": "k" * 48}
+        fix = "createdb"
     work = tmp_path / "work"
     work.mkdir()
-    for result in desk_all(COMMANDS_NEEDING_THE_DATABASE, env={"DESK_DATABASE_URL": url}, cwd=work):
+    for result in desk_all(COMMANDS_NEEDING_THE_DATABASE, env=env, cwd=work):
         assert result.returncode == 2, (result.args, result.stderr)
         assert fix in result.stderr, result.args
         assert "desk db upgrade" in result.stderr
