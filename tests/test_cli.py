@@ -17,12 +17,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from desk import migrate
 from desk.accounts.models import User
 from desk.accounts.passwords import verify_password
+from desk.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -208,15 +210,14 @@ def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path, fresh_
         await engine.dispose()
 
     asyncio.run(drop_tokens_table())
-    result = desk("tokens", "list", env=env, cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.startswith("Error: unexpected ")
-    assert "api_token" in result.stderr
-    assert "DESK_DEBUG=true" in result.stderr
-    assert result.stderr.count("\n") == 1
-    debugging = desk("tokens", "list", env={**env, "DESK_DEBUG": "true"}, cwd=tmp_path)
-    assert debugging.returncode == 1
-    assert "Traceback" in debugging.stderr
+    result = CliRunner().invoke(main, ["tokens", "list"], env=env)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: unexpected ")
+    assert "api_token" in result.output
+    assert "DESK_DEBUG=true" in result.output
+    assert result.output.count("\n") == 1
+    debugging = CliRunner().invoke(main, ["tokens", "list"], env={**env, "DESK_DEBUG": "true"})
+    assert isinstance(debugging.exception, sa.exc.DBAPIError)  # left to Python: its traceback
 
 
 # -- desk users create: a piped password, or a prompt on a terminal ------------------------------
@@ -249,19 +250,10 @@ def test_a_piped_password_is_taken_without_a_warning(tmp_path: Path, fresh_datab
     stored = asyncio.run(password_hash(fresh_database, "bob"))
     assert asyncio.run(verify_password(stored, "piped-password-2026"))
 
-    empty = subprocess.run(
-        [sys.executable, "-m", "desk", "users", "create", "carol", "--role", "agent"],
-        input="",
-        env={**clean, **env},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert empty.returncode == 2
-    assert "--password" in empty.stderr
-    assert "standard input is empty" in empty.stderr
+    empty = CliRunner().invoke(main, ["users", "create", "carol", "--role", "agent"], env=env, input="")
+    assert empty.exit_code == 2
+    assert "--password" in empty.output
+    assert "standard input is empty" in empty.output
 
 
 def test_on_a_terminal_the_password_is_prompted_twice_unechoed(tmp_path: Path, fresh_database: str) -> None:
@@ -302,22 +294,19 @@ def test_on_a_terminal_the_password_is_prompted_twice_unechoed(tmp_path: Path, f
     )
 
 
-def test_a_port_in_use_is_named_with_its_option(tmp_path: Path) -> None:
+def test_a_port_in_use_is_named_with_its_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        results = desk_all(
-            [
-                ["demo", "--port", str(port)],
-                ["demo", "--port", str(port - 1), "--sim-port", str(port)],
-                ["simulate", "--target", "http://127.0.0.1:1", "--port", str(port)],
-            ],
-            env={},
-            cwd=tmp_path,
-        )
-    for result, option in zip(results, ("--port", "--sim-port", "--port"), strict=True):
-        assert result.returncode == 2, result.stderr
-        assert result.stderr.startswith(f"Error: {option}: cannot listen on 127.0.0.1:{port}")
-        assert result.stderr.count("\n") == 1  # no traceback
+        for args, option in (
+            (["demo", "--port", str(port)], "--port"),
+            (["demo", "--port", str(port - 1), "--sim-port", str(port)], "--sim-port"),
+            (["simulate", "--target", "http://127.0.0.1:1", "--port", str(port)], "--port"),
+        ):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 2, result.output
+            assert result.output.startswith(f"Error: {option}: cannot listen on 127.0.0.1:{port}")
+            assert result.output.count("\n") == 1  # no traceback
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
