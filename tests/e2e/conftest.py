@@ -84,10 +84,6 @@ document.addEventListener("securitypolicyviolation", (e) =>
 """
 
 
-class CspViolations(list[str]):
-    """Console messages about Content-Security-Policy violations seen by one page."""
-
-
 @pytest.fixture
 async def page(browser: Browser, live_server: str) -> AsyncIterator[Page]:
     """A fresh browser context (no cookies) at 1280×800, the size the desk is designed for.
@@ -98,7 +94,7 @@ async def page(browser: Browser, live_server: str) -> AsyncIterator[Page]:
     context.set_default_timeout(10_000)
     await context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = await context.new_page()
-    violations = CspViolations()
+    violations: list[str] = []  # console messages about CSP violations, with the page's URL
     page.on(
         "console",
         lambda message: (
