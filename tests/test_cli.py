@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -80,7 +80,7 @@ def test_serve_refuses_an_unmigrated_database_then_upgrade_fixes_it(tmp_path: Pa
 # -- a missing, unmigrated or damaged database: one line naming the fix, nothing left behind -----
 
 # One of each way a command reaches the database: its own session (open_runtime) or the
-# readiness check before serving (check_ready). Each run costs a second of start-up.
+# readiness check before serving (check_ready).
 COMMANDS_NEEDING_THE_DATABASE = (
     ["stores", "add", "--name", "店", "--appid", "wx1", "--secret", "s", "--token", "tok", "--aes-key", "k"],
     ["tokens", "list"],
@@ -89,29 +89,11 @@ COMMANDS_NEEDING_THE_DATABASE = (
 )
 
 
-def desk_all(commands, *, env: dict[str, str], cwd: Path) -> list[subprocess.CompletedProcess[str]]:
-    """``desk`` run once per command, all at the same time (each start costs a second)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
-    running = [
-        (
-            command,
-            subprocess.Popen(
-                [sys.executable, "-m", "desk", *command],
-                env={**clean, **env},
-                cwd=cwd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL,
-                text=True,
-            ),
-        )
-        for command in commands
-    ]
-    results = []
-    for command, process in running:
-        out, err = process.communicate(timeout=60)
-        results.append(subprocess.CompletedProcess(command, process.returncode, out, err))
-    return results
+def cli(*args: str, env: dict[str, str], input: str | None = None) -> Result:
+    """``desk ARGS`` in this process (a new one costs a second to start), seeing only ``env``'s
+    ``DESK_*`` settings; what the operator sees is ``result.output``."""
+    unset: dict[str, str | None] = {name: None for name in os.environ if name.startswith("DESK_")}
+    return CliRunner().invoke(main, list(args), env={**unset, **env}, input=input)
 
 
 @pytest.fixture
@@ -153,7 +135,7 @@ def migrated(url: str) -> str:
 
 
 def test_a_missing_database_is_named_with_its_fix_and_nothing_is_created(
-    tmp_path: Path, fresh_database: str
+    tmp_path: Path, fresh_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if is_sqlite(fresh_database):
         env = {"DESK_DATABASE_URL": fresh_database}
@@ -163,16 +145,15 @@ def test_a_missing_database_is_named_with_its_fix_and_nothing_is_created(
         # Production sets the key; without it the key file is written before the server is asked.
         env = {"DESK_DATABASE_URL": url, "DESK_SECRET_KEY": "k" * 48}
         fix = "createdb"
-    work = tmp_path / "work"
-    work.mkdir()
-    for result in desk_all(COMMANDS_NEEDING_THE_DATABASE, env=env, cwd=work):
-        assert result.returncode == 2, (result.args, result.stderr)
-        assert fix in result.stderr, result.args
-        assert "desk db upgrade" in result.stderr
-        assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    monkeypatch.chdir(tmp_path)
+    for command in COMMANDS_NEEDING_THE_DATABASE:
+        result = cli(*command, env=env)
+        assert result.exit_code == 2, (command, result.output)
+        assert fix in result.output, command
+        assert "desk db upgrade" in result.output
+        assert result.output.count("\n") == 1, result.output  # one line, no traceback
     # No empty database file, no folder, no generated key: nothing to mislead the next command.
-    assert list(work.iterdir()) == []
-    assert not (tmp_path / "db").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unmigrated_database_names_the_fix_and_db_upgrade_says_what_it_applied(
@@ -182,22 +163,23 @@ def test_an_unmigrated_database_names_the_fix_and_db_upgrade_says_what_it_applie
     if is_sqlite(fresh_database):  # an empty file, as an interrupted set-up leaves it
         (tmp_path / "db").mkdir()
         (tmp_path / "db" / "desk.db").touch()
-    for result in desk_all(COMMANDS_NEEDING_THE_DATABASE, env=env, cwd=tmp_path):
-        assert result.returncode == 2, (result.args, result.stderr)
-        assert "the database is not migrated" in result.stderr
-        assert "run `desk db upgrade`" in result.stderr
-        assert "Traceback" not in result.stderr
+    for command in COMMANDS_NEEDING_THE_DATABASE:
+        result = cli(*command, env=env)
+        assert result.exit_code == 2, (command, result.output)
+        assert "the database is not migrated" in result.output
+        assert "run `desk db upgrade`" in result.output
+        assert result.output.count("\n") == 1, result.output
 
-    upgraded = desk("db", "upgrade", env=env, cwd=tmp_path)
-    assert upgraded.returncode == 0, upgraded.stderr
+    upgraded = cli("db", "upgrade", env=env)
+    assert upgraded.exit_code == 0, upgraded.output
     head = migrate.head_revision()
     assert "applied 0001  initial schema" in upgraded.stdout.splitlines()
     assert upgraded.stdout.splitlines()[-1].endswith(f"is at head ({head})")
-    again = desk("db", "upgrade", env=env, cwd=tmp_path)
+    again = cli("db", "upgrade", env=env)
     assert "applied" not in again.stdout
     assert again.stdout.strip().endswith(f"is at head ({head}); nothing to apply")
-    listed = desk("tokens", "list", env=env, cwd=tmp_path)
-    assert listed.returncode == 0, listed.stderr
+    listed = cli("tokens", "list", env=env)
+    assert listed.exit_code == 0, listed.output
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path, fresh_database: str) -> None:
@@ -210,13 +192,13 @@ def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path, fresh_
         await engine.dispose()
 
     asyncio.run(drop_tokens_table())
-    result = CliRunner().invoke(main, ["tokens", "list"], env=env)
+    result = cli("tokens", "list", env=env)
     assert result.exit_code == 1
     assert result.output.startswith("Error: unexpected ")
     assert "api_token" in result.output
     assert "DESK_DEBUG=true" in result.output
     assert result.output.count("\n") == 1
-    debugging = CliRunner().invoke(main, ["tokens", "list"], env={**env, "DESK_DEBUG": "true"})
+    debugging = cli("tokens", "list", env={**env, "DESK_DEBUG": "true"})
     assert isinstance(debugging.exception, sa.exc.DBAPIError)  # left to Python: its traceback
 
 
@@ -250,7 +232,7 @@ def test_a_piped_password_is_taken_without_a_warning(tmp_path: Path, fresh_datab
     stored = asyncio.run(password_hash(fresh_database, "bob"))
     assert asyncio.run(verify_password(stored, "piped-password-2026"))
 
-    empty = CliRunner().invoke(main, ["users", "create", "carol", "--role", "agent"], env=env, input="")
+    empty = cli("users", "create", "carol", "--role", "agent", env=env, input="")
     assert empty.exit_code == 2
     assert "--password" in empty.output
     assert "standard input is empty" in empty.output
@@ -305,7 +287,7 @@ def test_a_port_in_use_is_named_with_its_option(tmp_path: Path, monkeypatch: pyt
             (["demo", "--port", str(port - 1), "--sim-port", str(port)], "--sim-port"),
             (["simulate", "--target", "http://127.0.0.1:1", "--port", str(port)], "--port"),
         ):
-            result = CliRunner().invoke(main, args)
+            result = cli(*args, env={})
             assert result.exit_code == 2, result.output
             assert result.output.startswith(f"Error: {option}: cannot listen on 127.0.0.1:{port}")
             assert result.output.count("\n") == 1  # no traceback
