@@ -147,7 +147,8 @@ def create_app(
             title="desk",
             version=__version__,
             path="/schema",
-            # Public like the source it describes; see the README ("API documentation").
+            # Public like the source it describes: see the README, "Security headers and the API
+            # documentation".
             render_plugins=[LocalSwaggerUI()],
         ),
         # desk configures logging itself (configure_logging: level from DESK_LOG_LEVEL, quiet httpx).

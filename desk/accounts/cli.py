@@ -92,10 +92,9 @@ def _read_password() -> str:
     ``echo "$PW" | desk users create …`` must work in scripts: there is no echo to hide and no
     second line to confirm with, and getpass would warn that it cannot control the terminal.
     """
-    stdin = sys.stdin
-    if stdin.isatty():
+    if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    password = stdin.readline().rstrip("\r\n")
+    password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise fail("--password: none given and the first line of standard input is empty")
     return password
