@@ -11,7 +11,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
@@ -49,10 +48,12 @@ from desk.ingest import webhooks as ingest_webhooks
 from desk.ingest.install import install_ingest
 from desk.ingest.models import KfCursor, PlatformEvent
 from desk.logs import configure_logging
+from desk.openapi_page import LocalSwaggerUI
 from desk.orders import api as orders_api
 from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
 from desk.paths import STATIC_DIR
 from desk.runtime import Runtime
+from desk.security_headers import SecurityHeaders
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
 from desk.stores import controllers as stores_controllers
@@ -113,8 +114,8 @@ CSRF_COOKIE = "desk_csrf"
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
     """The desk web application for ``settings`` (default: read from ``DESK_*`` variables).
 
-    Pass a ``runtime`` to share one (database, Redis, services) with the caller, as tests and
-    ``desk demo`` do; otherwise the app builds its own and closes it on shutdown.
+    Pass a ``runtime`` to share one (database, Redis, services, the clock) with the caller, as
+    tests and ``desk demo`` do; otherwise the app builds its own and closes it on shutdown.
     """
     settings = settings or (runtime.settings if runtime else load_settings())
     owns_runtime = runtime is None
@@ -153,6 +154,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=[lifespan, ingest.lifespan],
         plugins=[sqlalchemy, HTMXPlugin()],
         stores={"sessions": runtime.kv("sessions")},
+        # On every response, the router's own 404s included (see desk/security_headers.py).
+        before_send=[SecurityHeaders(https=settings.cookie_secure)],
         middleware=[
             session_config(settings).middleware,
             DefineMiddleware(AuthMiddleware, exclude=UNAUTHENTICATED_PATHS),
@@ -171,7 +174,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             title="desk",
             version=__version__,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Public like the source it describes: see the README, "Security headers and the API
+            # documentation".
+            render_plugins=[LocalSwaggerUI()],
             # Handler docstrings are the API's documentation: integrators read them in /schema.
             use_handler_docstrings=True,
         ),

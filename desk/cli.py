@@ -47,11 +47,18 @@ def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     settings = load_cli_settings()
     check_ready(settings, migrated=False)
+    where = redact_url(settings.database_url)
     try:
-        migrate.upgrade(settings.database_url, revision)
+        applied = migrate.upgrade(settings.database_url, revision)
     except Exception as exc:
-        raise fail(f"migration failed on {redact_url(settings.database_url)}: {exc}") from exc
-    click.echo(f"database at {redact_url(settings.database_url)} is at {revision}")
+        raise fail(f"migration failed on {where}: {exc}") from exc
+    for step in applied:
+        click.echo(f"applied {step.revision}  {step.message}")
+    if revision == "head":
+        now = f"head ({applied[-1].revision if applied else migrate.head_revision()})"
+    else:
+        now = f"revision {revision}"
+    click.echo(f"database at {where} is at {now}" + ("" if applied else "; nothing to apply"))
 
 
 @db.command("revision")

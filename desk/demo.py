@@ -28,7 +28,7 @@ from desk import migrate
 from desk.accounts.models import Role, User
 from desk.accounts.services import NewUserForm, UserService
 from desk.app import create_app
-from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
+from desk.cli_base import fail, load_cli_settings, main, open_runtime, require_free_port, run
 from desk.errors import Invalid
 from desk.inbox.quick_replies import QuickReplyForm, ReplySet, create_reply
 from desk.runtime import Runtime
@@ -308,12 +308,15 @@ async def _traffic(simulator: Simulator, scenario: str, *, warm_up: bool) -> Non
 @click.option("--reset", is_flag=True, help="Delete the demo database and start over.")
 def demo(sim_port: int | None, reset: bool, **options: Any) -> None:
     """Start the demo: desk + simulator + seeded stores and users; prints the URL and logins."""
+    sim_port = sim_port or options["port"] + 1
+    require_free_port(options["host"], options["port"], "--port")
+    require_free_port(options["host"], sim_port, "--sim-port")
     var = Path("var").resolve()
     var.mkdir(parents=True, exist_ok=True)
     if reset:
         for path in var.glob("demo.db*"):
             path.unlink()
-    run(run_demo(DemoOptions(**options, sim_port=sim_port or options["port"] + 1, var=var)))
+    run(run_demo(DemoOptions(**options, sim_port=sim_port, var=var)))
 
 
 @main.command()
@@ -333,6 +336,7 @@ def simulate(target: str, **options: Any) -> None:
     with DESK_CHANNELS_API_BASE and DESK_WECOM_API_BASE set to the URL printed.
     """
     settings = load_cli_settings()
+    require_free_port(options["host"], options["port"], "--port")
     simulator = Simulator(seed=options["seed"])
 
     async def prepare() -> None:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from desk.paths import MIGRATIONS_DIR
 
 __all__ = [
+    "AppliedMigration",
     "SchemaOutOfDateError",
     "alembic_config",
     "current_revision",
@@ -33,21 +37,38 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database at ``database_url`` up to ``revision``. Blocking: call from sync code."""
-    command.upgrade(alembic_config(database_url), revision)
+class AppliedMigration(msgspec.Struct, frozen=True):
+    """One migration :func:`upgrade` ran: its revision id and its message."""
+
+    revision: str
+    message: str
 
 
-async def upgrade_async(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head") -> list[AppliedMigration]:
+    """Bring the database at ``database_url`` up to ``revision``, returning the migrations run
+    (oldest first; empty when it was already there). Blocking: call from sync code."""
+    config = alembic_config(database_url)
+    applied: list[AppliedMigration] = []
+    config.attributes["applied"] = applied  # migrations/env.py appends each step it runs
+    command.upgrade(config, revision)
+    return applied
+
+
+async def upgrade_async(database_url: str, revision: str = "head") -> list[AppliedMigration]:
     """:func:`upgrade` from async code (Alembic's env runs its own event loop, so use a thread)."""
-    await asyncio.to_thread(upgrade, database_url, revision)
+    return await asyncio.to_thread(upgrade, database_url, revision)
 
 
 def head_revision() -> str | None:
     """The newest revision in ``migrations/``."""
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def _is_known(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -67,9 +88,18 @@ async def require_head(engine: AsyncEngine) -> None:
     can act on; this names the fix instead.
     """
     current, head = await current_revision(engine), head_revision()
-    if current != head:
-        state = f"at revision {current}" if current else "not migrated"
-        raise SchemaOutOfDateError(f"the database is {state} but desk needs {head}: run `desk db upgrade`")
+    if current == head:
+        return
+    if current is None:
+        raise SchemaOutOfDateError(f"the database is not migrated (desk needs {head}): run `desk db upgrade`")
+    if not _is_known(current):
+        raise SchemaOutOfDateError(
+            f"the database is at revision {current}, which this version of desk does not know "
+            "(a newer desk migrated it): run that version, or upgrade this one"
+        )
+    raise SchemaOutOfDateError(
+        f"the database is at revision {current} but desk needs {head}: run `desk db upgrade`"
+    )
 
 
 class SchemaOutOfDateError(RuntimeError):

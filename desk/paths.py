@@ -1,12 +1,27 @@
-"""Where the project's non-Python parts live (templates, static files, migrations)."""
+"""Where the project's non-Python parts live: templates, static files, migrations.
 
+In the repository (and an editable install, as ``dev.py`` and the Dockerfile make) they are the
+top-level folders beside the package, as the project layout prescribes. An installed wheel
+carries them inside the package as ``desk/_templates``, ``desk/_static`` and ``desk/_migrations``
+(see ``[tool.hatch.build.targets.wheel]`` in pyproject.toml). The bundled copy wins when present.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["MIGRATIONS_DIR", "PROJECT_ROOT", "STATIC_DIR", "TEMPLATES_DIR"]
+__all__ = ["MIGRATIONS_DIR", "PACKAGE_DIR", "STATIC_DIR", "TEMPLATES_DIR"]
 
-# desk runs from a checkout (or an editable install, as in the Dockerfile): these folders sit
-# beside the package rather than inside it, as the project layout prescribes.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = PROJECT_ROOT / "static"
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# Jinja, the static files router and Alembic all want real folders: wheels install unzipped.
+PACKAGE_DIR = Path(str(files("desk")))
+
+
+def _locate(bundled: str, top_level: str) -> Path:
+    inside = PACKAGE_DIR / bundled
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / top_level
+
+
+TEMPLATES_DIR = _locate("_templates", "templates")
+STATIC_DIR = _locate("_static", "static")
+MIGRATIONS_DIR = _locate("_migrations", "migrations")

@@ -33,6 +33,8 @@ __all__ = ["BackgroundService", "DatabaseUnavailableError", "Runtime"]
 
 log = logging.getLogger(__name__)
 
+_UNDEFINED_DATABASE = "3D000"  # PostgreSQL: the database named in the URL does not exist
+
 
 class DatabaseUnavailableError(RuntimeError):
     """The database named by ``DESK_DATABASE_URL`` cannot be reached at start."""
@@ -85,7 +87,11 @@ class Runtime:
             await self.db.ping()
         except Exception as exc:  # any driver error means the same thing to the operator
             url = redact_url(self.settings.database_url)
-            raise DatabaseUnavailableError(f"cannot reach the database at {url}: {exc}") from exc
+            driver_error = getattr(exc, "orig", None)  # the driver's words, without SQLAlchemy's link
+            reason = str(driver_error or exc)
+            if getattr(driver_error, "sqlstate", None) == _UNDEFINED_DATABASE:
+                reason += ": create it (e.g. `createdb`), then run `desk db upgrade`"
+            raise DatabaseUnavailableError(f"cannot reach the database at {url}: {reason}") from exc
 
     async def start_core(self) -> None:
         """Start the change bus and the wake-ups (idempotent; tests start only these)."""

@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -91,6 +91,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Applied (done / ignored) events older than this are deleted; unfinished ones are always kept."""
     login_max_failures: int = 5
     """Failed logins allowed per account and IP in one minute before answering 429."""
+    push_max_skew: Annotated[int, msgspec.Meta(ge=1)] = 300
+    """Seconds a push's signed timestamp may be away from this server's clock, either way.
+
+    Older or future pushes are refused (401), so a captured push cannot be replayed later. Keep
+    the server's clock in sync (NTP): a clock off by more than this refuses every push.
+    """
 
     @property
     def is_sqlite(self) -> bool:

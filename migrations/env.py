@@ -27,6 +27,15 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def record_applied(*, step: Any, **_: Any) -> None:
+    # desk.migrate.upgrade passes a list to report which migrations ran (`desk db upgrade` prints it).
+    applied = config.attributes.get("applied")
+    if applied is not None and step.is_upgrade:
+        from desk.migrate import AppliedMigration
+
+        applied.append(AppliedMigration(step.up_revision_id, (step.up_revision.doc or "").strip()))
+
+
 def _configure(connection: sa.Connection | None = None, url: str | None = None) -> None:
     context.configure(
         connection=connection,
@@ -35,6 +44,7 @@ def _configure(connection: sa.Connection | None = None, url: str | None = None) 
         render_item=render_item,
         render_as_batch=True,  # SQLite can only ALTER tables by copying them
         compare_type=True,
+        on_version_apply=record_applied,
     )
 
 

@@ -44,3 +44,11 @@ def test_generated_secret_key_is_kept(tmp_path: Path) -> None:
     assert settings.resolved_secret_key() == first
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0  # readable by the owner only
     assert Settings(var_dir=str(tmp_path), secret_key="given").resolved_secret_key() == "given"
+
+
+def test_push_max_skew_defaults_to_five_minutes_and_must_be_positive() -> None:
+    assert load_settings({}).push_max_skew == 300
+    assert load_settings({"DESK_PUSH_MAX_SKEW": "60"}).push_max_skew == 60
+    for bad in ("0", "-5", "soon"):
+        with pytest.raises(SettingsError, match="invalid value for DESK_PUSH_MAX_SKEW"):
+            load_settings({"DESK_PUSH_MAX_SKEW": bad})

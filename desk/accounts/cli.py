@@ -7,6 +7,7 @@ and issue API tokens (a token acts as its user, with that user's role and stores
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import click
 
@@ -62,7 +63,7 @@ def users_create(
     """Create a user."""
     settings = load_cli_settings()
     if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = _read_password()
 
     async def create() -> User:
         async with open_runtime(settings) as runtime, runtime.db.session() as session:
@@ -83,6 +84,20 @@ def users_create(
     user = run(create())
     stores = ", ".join(s.name for s in user.stores) or ("all" if user.is_admin else "none")
     click.echo(f"created {user.role.value} {user.username!r} (id {user.id}; stores: {stores})")
+
+
+def _read_password() -> str:
+    """The new user's password: prompted twice on a terminal, else the first line of stdin.
+
+    ``echo "$PW" | desk users create …`` must work in scripts: there is no echo to hide and no
+    second line to confirm with, and getpass would warn that it cannot control the terminal.
+    """
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise fail("--password: none given and the first line of standard input is empty")
+    return password
 
 
 @users.command("list")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from desk.accounts.models import User
 from desk.accounts.scoping import store_ids_for
-from desk.db import Work, utcnow
+from desk.db import Work, rows_matched, utcnow
 from desk.errors import Invalid
 from desk.i18n import Message
 from desk.inbox.access import conversation_for
@@ -133,7 +133,6 @@ class FilledReply(msgspec.Struct, frozen=True, kw_only=True):
 
 _COLUMNS = (_c.id, _c.store_id, _c.owner_id, _c.title, _c.text, _c.uses, _c.updated_at)
 _MOST_USED_FIRST = (_c.uses.desc(), _c.title, _c.id)
-_VIEW_FIELDS = frozenset(QuickReplyView.__struct_fields__)
 
 
 def _view(row: Any) -> QuickReplyView:
@@ -235,7 +234,15 @@ async def create_reply(work: Work, reply_set: ReplySet, form: QuickReplyForm) ->
             reply_id = (await work.execute(sa.insert(_reply).values(values).returning(_c.id))).scalar_one()
     except IntegrityError:  # a colleague saved the same title a moment ago
         return Invalid({"title": Message("quick_replies.error.title_taken", {"title": form.title})})
-    return QuickReplyView(id=int(reply_id), **{k: v for k, v in values.items() if k in _VIEW_FIELDS})
+    return QuickReplyView(
+        id=int(reply_id),
+        store_id=reply_set.store_id,
+        owner_id=reply_set.owner_id,
+        title=form.title,
+        text=form.text,
+        uses=0,
+        updated_at=now,
+    )
 
 
 async def update_reply(
@@ -268,7 +275,7 @@ async def update_reply(
 async def delete_reply(work: Work, reply_set: ReplySet, reply_id: int) -> bool:
     """Remove reply ``reply_id`` from ``reply_set``; False when it has no such reply."""
     result = await work.execute(sa.delete(_reply).where(_c.id == reply_id, reply_set.clause()))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_matched(result))
 
 
 def fill_reply(reply: QuickReplyView, values: dict[str, str]) -> FilledReply:
@@ -317,4 +324,4 @@ async def record_use(work: Work, user: User, reply_id: int) -> bool:
         .where(_c.id == reply_id, sa.or_(shared, _c.owner_id == user.id))
         .values(uses=_c.uses + 1)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_matched(result))

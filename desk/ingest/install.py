@@ -40,7 +40,13 @@ class Ingest:
             on_commit=lambda: runtime.wakeup.wake("events"),
             notify=runtime.wakeup.notify_statement,
         )
-        self.receiver = PushReceiver(self.credentials, self.writer)
+        self.receiver = PushReceiver(
+            self.credentials,
+            self.writer,
+            max_skew_s=settings.push_max_skew,
+            # A push's timestamp is checked against the runtime's clock (tests move it).
+            clock=lambda: runtime.clock.now().timestamp(),
+        )
 
     @asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@
 The rules (spec §5, §8) in one place, free of HTTP details so the webhook handlers stay thin:
 
 * unknown push URL key → 404; bad or missing signature → 401;
+* a signed timestamp more than ``DESK_PUSH_MAX_SKEW`` seconds away from our clock → 401 (below);
 * a body that is not a push envelope, cannot be decrypted, is addressed to another receive-id
   (appid / corpid) or does not decode to an event → 400;
 * the event store failing → 503, so the platform retries later.
@@ -10,12 +11,23 @@ The rules (spec §5, §8) in one place, free of HTTP details so the webhook hand
 Nothing is stored unless every check passed; a push is acknowledged only once it is committed.
 Events desk has no handler for are stored as ``ignored`` (the platform adds events over time and a
 new one must never be refused).
+
+Why 401 for a push too old or from the future: the timestamp is part of what the signature
+proves, so a push whose proof is out of date is not a genuine current push, like one with a bad
+signature. The platform treats every answer but ``success`` alike — it retries at most 10 times
+over about 3.6 hours (spec §5; WeCom 3 times, §8) and then gives up — so no status makes it retry
+forever, and none stops it early. A push held up that long is recovered by reconciliation.
+Handshakes (the URL check) are not held to the clock: they store nothing, and a replayed one only
+echoes what the platform sent before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import time
+from collections.abc import Callable
 
 import msgspec
 
@@ -30,7 +42,7 @@ from desk.platform.events import (
     parse_wecom_envelope,
 )
 
-__all__ = ["MAX_PUSH_BYTES", "PushReceiver", "PushRefusedError"]
+__all__ = ["MAX_PUSH_BYTES", "PushReceiver", "PushRefusedError", "require_fresh"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +51,7 @@ MAX_PUSH_BYTES = 1024 * 1024
 
 _DEDUP_KEY_MAX = 200  # PlatformEvent.dedup_key
 _EVENT_TYPE_MAX = 64  # PlatformEvent.event_type
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII only: int() would also take " 1", "1_0", "١"
 
 
 class PushRefusedError(Exception):
@@ -63,9 +76,18 @@ _channels_body = msgspec.json.Decoder(_ChannelsBody)
 class PushReceiver:
     """Verifies and stores pushes for every store and corp of this desk."""
 
-    def __init__(self, credentials: CredentialCache, writer: EventWriter) -> None:
+    def __init__(
+        self,
+        credentials: CredentialCache,
+        writer: EventWriter,
+        *,
+        max_skew_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._credentials = credentials
         self._writer = writer
+        self._max_skew_s = max_skew_s
+        self._clock = clock
 
     # -- Channels store pushes (JSON, receive-id = appid) ---------------------------------------
 
@@ -83,7 +105,7 @@ class PushReceiver:
             envelope = _channels_body.decode(body)
         except msgspec.DecodeError as exc:
             raise PushRefusedError(400, f"not a push envelope: {exc}") from None
-        message = _open(store.crypt, msg_signature, timestamp, nonce, envelope.Encrypt)
+        message = self._open(store.crypt, msg_signature, timestamp, nonce, envelope.Encrypt)
         payload = _text(message)
         try:
             event = decode_channels_event(message)
@@ -110,7 +132,8 @@ class PushReceiver:
     ) -> str:
         """The URL check of a WeCom app: verify, then answer the decrypted ``echostr``."""
         corp = await self._corp_for(key)
-        return _text(_open(corp.crypt, msg_signature, timestamp, nonce, echostr))
+        _verify(corp.crypt, msg_signature, timestamp, nonce, echostr)
+        return _text(_decrypt(corp.crypt, echostr))
 
     async def wecom_push(self, key: str, msg_signature: str, timestamp: str, nonce: str, body: bytes) -> None:
         """Store one WeCom callback; return once it is committed."""
@@ -119,7 +142,7 @@ class PushReceiver:
             envelope = parse_wecom_envelope(body)
         except EventDecodeError as exc:
             raise PushRefusedError(400, str(exc)) from None
-        message = _open(corp.crypt, msg_signature, timestamp, nonce, envelope.Encrypt)
+        message = self._open(corp.crypt, msg_signature, timestamp, nonce, envelope.Encrypt)
         payload = _text(message)
         try:
             event = decode_wecom_event(message)
@@ -138,6 +161,12 @@ class PushReceiver:
             state=state,
         )
         await self._store(row)
+
+    def _open(self, crypt: MsgCrypt, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> bytes:
+        """Verify the signature, then the timestamp it vouches for, then decrypt (cheapest first)."""
+        _verify(crypt, msg_signature, timestamp, nonce, encrypt)
+        require_fresh(timestamp, now=self._clock(), max_skew_s=self._max_skew_s)
+        return _decrypt(crypt, encrypt)
 
     async def _store_for(self, key: str) -> StoreCredentials:
         try:
@@ -164,18 +193,36 @@ class PushReceiver:
             raise PushRefusedError(503, str(exc)) from None
 
 
-def _verify(crypt: MsgCrypt, signature: str, timestamp: str, nonce: str) -> None:
+def require_fresh(timestamp: str, *, now: float, max_skew_s: float) -> None:
+    """Refuse a push whose signed ``timestamp`` is more than ``max_skew_s`` seconds from ``now``.
+
+    The signature covers the timestamp, so once it verifies this bounds how late a captured push
+    can be replayed; the allowance either way covers clock drift and the platform's queueing.
+
+    Raises:
+        PushRefusedError: 400 when the timestamp is not Unix seconds, 401 when it is too far off.
+    """
+    if not _UNIX_SECONDS.fullmatch(timestamp):
+        raise PushRefusedError(400, f"timestamp {timestamp[:20]!r} is not Unix seconds")
+    offset = int(timestamp) - now
+    if abs(offset) <= max_skew_s:
+        return
+    when = f"{-offset:.0f} s old" if offset < 0 else f"{offset:.0f} s in the future"
+    raise PushRefusedError(
+        401,
+        f"push timestamp {timestamp} is {when}, more than the {max_skew_s:g} s allowed "
+        "(DESK_PUSH_MAX_SKEW): a replayed or delayed push, or a server clock out of sync",
+    )
+
+
+def _verify(crypt: MsgCrypt, signature: str, timestamp: str, nonce: str, encrypt: str = "") -> None:
     try:
-        crypt.verify(signature, timestamp, nonce)
+        crypt.verify(signature, timestamp, nonce, encrypt)
     except CryptoError as exc:
         raise PushRefusedError(401, exc.reason) from None
 
 
-def _open(crypt: MsgCrypt, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> bytes:
-    try:
-        crypt.verify(msg_signature, timestamp, nonce, encrypt)
-    except CryptoError as exc:
-        raise PushRefusedError(401, exc.reason) from None
+def _decrypt(crypt: MsgCrypt, encrypt: str) -> bytes:
     try:
         message, _ = crypt.decrypt(encrypt)
     except CryptoError as exc:

@@ -48,11 +48,11 @@ def stores() -> None:
 
 
 @stores.command("add")
-@click.option("--name", default="", help="Store name as agents see it.")
-@click.option("--appid", default="", help="The store's AppID (wx…).")
-@click.option("--secret", default="", help="The store's AppSecret.")
-@click.option("--token", default="", help="Message push Token (3–32 letters or digits).")
-@click.option("--aes-key", default="", help="Message push EncodingAESKey (43 characters).")
+@click.option("--name", required=True, help="Store name as agents see it.")
+@click.option("--appid", required=True, help="The store's AppID (wx…).")
+@click.option("--secret", required=True, help="The store's AppSecret.")
+@click.option("--token", required=True, help="Message push Token (3–32 letters or digits).")
+@click.option("--aes-key", required=True, help="Message push EncodingAESKey (43 characters).")
 def stores_add(name: str, appid: str, secret: str, token: str, aes_key: str) -> None:
     """Connect a store and print its push URL (enter it in the store backend's 消息推送)."""
     settings = load_cli_settings()
@@ -91,11 +91,11 @@ def corps() -> None:
 
 
 @corps.command("add")
-@click.option("--name", default="", help="Name as admins see it.")
-@click.option("--corpid", default="", help="The corp ID (ww…).")
-@click.option("--secret", default="", help="Secret of the app allowed to call the kf API.")
-@click.option("--token", default="", help="Callback Token (3–32 letters or digits).")
-@click.option("--aes-key", default="", help="Callback EncodingAESKey (43 characters).")
+@click.option("--name", required=True, help="Name as admins see it.")
+@click.option("--corpid", required=True, help="The corp ID (ww…).")
+@click.option("--secret", required=True, help="Secret of the app allowed to call the kf API.")
+@click.option("--token", required=True, help="Callback Token (3–32 letters or digits).")
+@click.option("--aes-key", required=True, help="Callback EncodingAESKey (43 characters).")
 @click.option(
     "--default-store", default="", metavar="KEY_OR_NAME", help="Store for buyers arriving via WeCom kf."
 )

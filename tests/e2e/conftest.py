@@ -83,14 +83,36 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+# Chromium reports most violations on the console itself; the event catches the rest (it is
+# added through the DevTools protocol, which the page's CSP does not govern).
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) =>
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline code"}`));
+"""
+
+
 @pytest.fixture
 async def page(browser: Browser, live_server: str) -> AsyncIterator[Page]:
-    """A fresh browser context (no cookies) at 1280×800, the size the desk is designed for."""
+    """A fresh browser context (no cookies) at 1280×800, the size the desk is designed for.
+
+    Every journey doubles as a check of the desk's CSP: a violation on any page fails the test.
+    """
     context = await browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
+    await context.add_init_script(_REPORT_CSP_VIOLATIONS)
     page = await context.new_page()
+    violations: list[str] = []  # console messages about CSP violations, with the page's URL
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text or message.text.startswith("CSP violation")
+            else None
+        ),
+    )
     yield page
     await context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 # -- the desk with its worker, and the simulated platform it talks to ------------------------------

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -66,10 +67,13 @@ def corp_crypt(runtime: Runtime, corp: WeComCorp) -> MsgCrypt:
     return MsgCrypt(box.decrypt(corp.token_enc), box.decrypt(corp.aes_key_enc), corp.corpid)
 
 
-def channels_push(crypt: MsgCrypt, event: dict[str, Any] | bytes) -> tuple[str, bytes]:
-    """The query string and JSON body the platform POSTs for ``event`` (spec §5)."""
+def channels_push(
+    crypt: MsgCrypt, event: dict[str, Any] | bytes, *, at: float | None = None
+) -> tuple[str, bytes]:
+    """The query string and JSON body the platform POSTs for ``event`` (spec §5), signed at ``at``
+    (default: now)."""
     message = event if isinstance(event, bytes) else msgspec.json.encode(event)
-    timestamp, nonce = "1700000000", secrets.token_hex(5)
+    timestamp, nonce = str(int(time.time() if at is None else at)), secrets.token_hex(5)
     encrypt, msg_signature = crypt.seal(message, timestamp, nonce)
     query = {
         "signature": crypt.signature(timestamp, nonce),
@@ -82,9 +86,10 @@ def channels_push(crypt: MsgCrypt, event: dict[str, Any] | bytes) -> tuple[str, 
     return urlencode(query), body
 
 
-def wecom_push(crypt: MsgCrypt, xml: str) -> tuple[str, bytes]:
-    """The query string and XML body WeCom POSTs for the callback ``xml`` (spec §8)."""
-    timestamp, nonce = "1700000000", secrets.token_hex(5)
+def wecom_push(crypt: MsgCrypt, xml: str, *, at: float | None = None) -> tuple[str, bytes]:
+    """The query string and XML body WeCom POSTs for the callback ``xml`` (spec §8), signed at
+    ``at`` (default: now)."""
+    timestamp, nonce = str(int(time.time() if at is None else at)), secrets.token_hex(5)
     encrypt, msg_signature = crypt.seal(xml, timestamp, nonce)
     query = urlencode({"msg_signature": msg_signature, "timestamp": timestamp, "nonce": nonce})
     body = f"<xml><ToUserName><![CDATA[{crypt.receive_id}]]></ToUserName><AgentID>1</AgentID>"

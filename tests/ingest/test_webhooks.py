@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime as dt
 import secrets
 import struct
+import time
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
@@ -16,9 +19,11 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from desk.app import create_app
+from desk.clock import ManualClock as DeskClock
 from desk.ingest.models import EventSource, EventState
 from desk.platform.crypto import MsgCrypt
 from desk.runtime import Runtime
+from desk.simulator import ManualClock, Simulator, demo_store
 from tests.conftest import TEST_AES_KEY, app_lifespan
 from tests.ingest.conftest import (
     channels_push,
@@ -26,6 +31,7 @@ from tests.ingest.conftest import (
     corp_crypt,
     events,
     order_event,
+    serve_app,
     store_crypt,
     wecom_push,
 )
@@ -253,6 +259,136 @@ async def test_refusals_are_logged_with_reason_and_without_secrets(
     assert TEST_AES_KEY not in text
 
 
+# -- pushes too old or from the future: refused, so a captured push cannot be replayed ----------
+
+
+class _SharedClock(DeskClock):
+    """The desk's clock following the simulator's ``ManualClock`` (seconds since the epoch)."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self._follow = clock
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._follow(), dt.UTC)
+
+
+@contextlib.asynccontextmanager
+async def desk_at(runtime: Runtime, clock: ManualClock):
+    """The desk over the test database, its push checks reading ``clock``."""
+    app = create_app(runtime=runtime)
+    previous, runtime.clock = runtime.clock, _SharedClock(clock)
+    try:
+        async with (
+            app_lifespan(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        ):
+            yield client
+    finally:
+        runtime.clock = previous
+
+
+async def test_a_captured_push_replayed_an_hour_later_is_refused(runtime, make_store, make_corp) -> None:
+    store, corp = await make_store(), await make_corp()
+    clock = ManualClock(start=float(int(time.time())))
+    # What an eavesdropper captured: pushes the platform signed now (one was delivered, one not).
+    delivered = channels_push(store_crypt(runtime, store), order_event("3700000000000000001"), at=clock())
+    captured = channels_push(store_crypt(runtime, store), order_event("3700000000000000002"), at=clock())
+    kf = "<xml><ToUserName>{}</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+    kf += "<Event>kf_msg_or_event</Event><Token>t-1</Token><OpenKfId>wk-1</OpenKfId></xml>"
+    captured_wecom = wecom_push(corp_crypt(runtime, corp), kf.format(corp.corpid), at=clock())
+
+    async with desk_at(runtime, clock) as client:
+        query, body = delivered
+        assert (await client.post(f"/webhooks/channels/{store.key}?{query}", content=body)).status_code == 200
+        clock.advance(3600)
+        for url, (query, body) in (
+            (f"/webhooks/channels/{store.key}", captured),
+            (f"/webhooks/channels/{store.key}", delivered),
+            (f"/webhooks/wecom/{corp.key}", captured_wecom),
+        ):
+            r = await client.post(f"{url}?{query}", content=body)
+            assert r.status_code == 401
+            assert "3600 s old" in r.json()["detail"]
+            assert "DESK_PUSH_MAX_SKEW" in r.json()["detail"]
+        # The store still takes pushes signed at the (new) current time.
+        query, body = channels_push(
+            store_crypt(runtime, store), order_event("3700000000000000003"), at=clock()
+        )
+        assert (await client.post(f"/webhooks/channels/{store.key}?{query}", content=body)).status_code == 200
+
+    stored = [msgspec.json.decode(e.payload)["order_info"]["order_id"] for e in await events(runtime)]
+    assert stored == ["3700000000000000001", "3700000000000000003"]
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [(-3600, 401), (-301, 401), (-300, 200), (0, 200), (300, 200), (301, 401), (86400 * 365, 401)],
+)
+async def test_pushes_within_five_minutes_either_way_are_taken(runtime, make_store, offset, status) -> None:
+    store = await make_store()
+    clock = ManualClock(start=float(int(time.time())))
+    query, body = channels_push(
+        store_crypt(runtime, store), order_event("3700000000000000001"), at=clock() + offset
+    )
+    async with desk_at(runtime, clock) as client:
+        r = await client.post(f"/webhooks/channels/{store.key}?{query}", content=body)
+    assert r.status_code == status
+    assert len(await events(runtime)) == (1 if status == 200 else 0)
+    if offset > 0 and status == 401:
+        assert "in the future" in r.json()["detail"]
+
+
+async def test_the_allowed_skew_is_a_setting(settings, make_store) -> None:
+    strict = Runtime(settings.with_changes(push_max_skew=60))
+    try:
+        store = await make_store()
+        crypt = store_crypt(strict, store)
+        clock = ManualClock(start=float(int(time.time())))
+        async with desk_at(strict, clock) as client:
+            for age, status in ((59, 200), (61, 401)):
+                query, body = channels_push(crypt, order_event(f"37000000000000000{age}"), at=clock() - age)
+                r = await client.post(f"/webhooks/channels/{store.key}?{query}", content=body)
+                assert r.status_code == status
+    finally:
+        await strict.stop()
+
+
+async def test_a_timestamp_that_is_not_unix_seconds_is_400(client, runtime, make_store) -> None:
+    store = await make_store()
+    crypt = store_crypt(runtime, store)
+    for timestamp in ("", "soon", "-5", "1.5e9", " 1700000000", "１７００"):
+        encrypt, msg_signature = crypt.seal(msgspec.json.encode(order_event("1")), timestamp, "n1")
+        query = {"msg_signature": msg_signature, "timestamp": timestamp, "nonce": "n1"}
+        body = msgspec.json.encode({"ToUserName": "gh", "Encrypt": encrypt})
+        r = await client.post(f"/webhooks/channels/{store.key}", params=query, content=body)
+        assert r.status_code == 400, timestamp
+        assert "Unix seconds" in r.json()["detail"]
+    assert await events(runtime) == []
+
+
+async def test_a_simulator_whose_clock_moved_on_still_delivers(app, runtime, make_store) -> None:
+    """The simulated clock may run hours ahead (tests expire tokens that way); pushes are signed
+    with the real time, so the desk still takes them."""
+    clock = ManualClock(start=time.time() + 2 * 3600)
+    sim = Simulator(seed=5, time_scale=0.001, clock=clock)
+    async with serve_app(app) as desk_url:
+        key = secrets.token_hex(8)
+        config = sim.add_store(demo_store(1, push_url=f"{desk_url}/webhooks/channels/{key}", seed=5))
+        await make_store(
+            key=key, appid=config.appid, appsecret=config.secret, token=config.token, aes_key=config.aes_key
+        )
+        async with sim.serving():
+            order = sim.create_order(config.appid)
+            await sim.drain(30)
+    attempts = sim.push_log
+    assert attempts
+    assert all(a.acked and a.http_status == 200 for a in attempts)
+    stored = [msgspec.json.decode(e.payload) for e in await events(runtime)]
+    assert {e["CreateTime"] for e in stored} == {int(clock())}  # the event itself keeps simulated time
+    assert all(order.order_id in e.payload for e in await events(runtime))
+
+
 # -- the database is down: 503, so the platform retries -----------------------------------------
 
 
@@ -300,7 +436,8 @@ def _as_parsed(xml: bytes) -> str:
 
 
 def _signed(crypt: MsgCrypt, encrypt: str) -> dict[str, str]:
-    return {"msg_signature": crypt.signature("1", "n", encrypt), "timestamp": "1", "nonce": "n"}
+    timestamp = str(int(time.time()))  # fresh, so that decryption is what gets tested
+    return {"msg_signature": crypt.signature(timestamp, "n", encrypt), "timestamp": timestamp, "nonce": "n"}
 
 
 # A plaintext as the platform builds it, with each part possibly wrong.

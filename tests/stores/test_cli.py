@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from desk.stores.models import Store, WeComCorp
@@ -41,11 +43,31 @@ async def test_stores_add_refuses_bad_input_naming_the_option(settings, runtime)
     assert result.output.startswith("Error: --aes-key:")
     assert result.output.count("\n") == 1
     result = await run_cli(
-        settings, "stores", "add", "--name", "x", "--appid", "gh_1", "--aes-key", TEST_AES_KEY
+        settings, "stores", "add", "--name", "x", "--appid", "gh_1", "--secret", "", "--token", "t"
     )
+    assert result.exit_code == 2
+    assert "Missing option '--aes-key'" in result.output  # before anything is checked or saved
+    result = await run_cli(
+        settings, "stores", "add", "--name", "x", "--appid", "gh_1", "--secret", "", "--token", "t",
+        "--aes-key", TEST_AES_KEY,
+    )  # fmt: skip
     for option in ("--appid", "--secret", "--token"):
         assert option in result.output
     assert await all_rows(runtime, Store) == []
+
+
+async def test_required_options_are_marked_in_help(settings) -> None:
+    for command, required in (
+        (["stores", "add"], ["--name", "--appid", "--secret", "--token", "--aes-key"]),
+        (["corps", "add"], ["--name", "--corpid", "--secret", "--token", "--aes-key"]),
+    ):
+        help_text = (await run_cli(settings, *command, "--help")).output
+        # One entry per option, its wrapped description lines joined.
+        entries = re.split(r"\n(?=  -)", help_text.split("Options:\n", 1)[1])
+        options = {entry.split()[0]: " ".join(entry.split()) for entry in entries}
+        for option in required:
+            assert "[required]" in options[option], (command, option)
+        assert "[required]" not in options.get("--default-store", "")
 
 
 async def test_stores_list_never_prints_secrets(settings, make_store) -> None:
