@@ -36,8 +36,11 @@ from desk.ingest.models import KfCursor, PlatformEvent
 from desk.logs import configure_logging
 from desk.orders import api as orders_api
 from desk.orders.models import Buyer, Order, OrderLine
+from desk.path_ids import path_ids_in_range
 from desk.paths import STATIC_DIR
+from desk.proxies import ProxyHeadersMiddleware, TrustedProxies
 from desk.runtime import Runtime
+from desk.secure_cookies import SecureCookiesMiddleware
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
 from desk.stores import controllers as stores_controllers
@@ -120,6 +123,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         plugins=[sqlalchemy, HTMXPlugin()],
         stores={"sessions": runtime.kv("sessions")},
         middleware=[
+            # First: everything after it sees the real client address and scheme.
+            DefineMiddleware(ProxyHeadersMiddleware, trusted=TrustedProxies.parse(settings.trusted_proxies)),
+            SecureCookiesMiddleware,
             session_config(settings).middleware,
             DefineMiddleware(AuthMiddleware, exclude=UNAUTHENTICATED_PATHS),
         ],
@@ -133,6 +139,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
         template_config=template_config(),
         exception_handlers=exception_handlers,
+        guards=[path_ids_in_range],
         openapi_config=OpenAPIConfig(
             title="desk",
             version=__version__,

@@ -18,6 +18,8 @@ from typing import Literal
 
 import msgspec
 
+from desk.proxies import parse_trusted_proxies
+
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 Worker = Literal["embedded", "off"]
@@ -46,6 +48,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     debug: bool = False
     log_level: str = "INFO"
     cookie_secure: bool = False
+    """Mark every cookie ``Secure``. Without it, cookies are still ``Secure`` on requests that came over
+    https (directly, or through a trusted proxy that says so in ``X-Forwarded-Proto``)."""
+    trusted_proxies: str = ""
+    """Reverse proxies (addresses or CIDR networks, comma-separated) whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed. Empty: none, the connecting address is the client."""
     worker: Worker = "embedded"
     """``embedded`` runs the event worker inside the web process; ``off`` leaves it to ``desk worker``."""
     channels_api_base: str = "https://api.weixin.qq.com"
@@ -79,6 +86,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Applied (done / ignored) events older than this are deleted; unfinished ones are always kept."""
     login_max_failures: int = 5
     """Failed logins allowed per account and IP in one minute before answering 429."""
+
+    def __post_init__(self) -> None:
+        # Checked here so that a typo stops the app at start, naming the variable.
+        try:
+            parse_trusted_proxies(self.trusted_proxies)
+        except ValueError as exc:
+            raise ValueError(f"DESK_TRUSTED_PROXIES: {exc}") from None
 
     @property
     def is_sqlite(self) -> bool:
@@ -134,6 +148,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # strict=False lets msgspec turn "8000" into 8000 and "true" into True, as env values are text.
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
+        if str(exc).startswith("DESK_"):  # a check of __post_init__, which names its variable
+            raise SettingsError(f"invalid value for {exc}") from None
         field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else ""
         name = f"DESK_{field.upper()}" if field else "a DESK_* variable"
         raise SettingsError(f"invalid value for {name}: {exc}") from None

@@ -127,6 +127,24 @@ def app(runtime: Runtime) -> Litestar:
 
 
 @pytest.fixture
+def make_app(runtime: Runtime) -> Any:
+    """An app over the test runtime with some settings changed: ``make_app(trusted_proxies="…")``."""
+
+    def factory(**changes: Any) -> Litestar:
+        return create_app(runtime.settings.with_changes(**changes), runtime=runtime)
+
+    return factory
+
+
+def client_for(
+    app: Litestar, peer: str = "127.0.0.1", base_url: str = "http://testserver"
+) -> httpx.AsyncClient:
+    """A client calling ``app`` in-process from the address ``peer`` (run inside ``app_lifespan``)."""
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+@pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client calling the app in-process, on the test's own event loop.
 

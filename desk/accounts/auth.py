@@ -21,6 +21,7 @@ from desk.accounts.tokens import authenticate_token
 from desk.runtime import Runtime
 
 __all__ = [
+    "PUBLIC_PATHS",
     "SESSION_USER_KEY",
     "UNAUTHENTICATED_PATHS",
     "AuthMiddleware",
@@ -28,8 +29,9 @@ __all__ = [
 ]
 
 SESSION_USER_KEY = "user_id"
-# Reached without logging in. Webhooks and the platform never carry a session or token.
-PUBLIC_PATHS = re.compile(r"^/(login|healthz|lang|static/|schema|favicon\.ico)")
+# Reached without logging in: these exact pages, and everything under these folders — anchored at
+# both ends, so that a page added later as /login-history or /schemas is not public by accident.
+PUBLIC_PATHS = re.compile(r"^/(login|healthz|favicon\.ico|schema)$|^/(lang|static|schema)/")
 # Skipped by the session and auth middleware altogether (hot paths with their own checks).
 UNAUTHENTICATED_PATHS = ["^/webhooks/"]
 
