@@ -19,8 +19,10 @@ from litestar.types import ControllerRouterHandler
 from desk import __version__
 from desk.accounts import controllers as accounts_controllers
 from desk.accounts.auth import UNAUTHENTICATED_PATHS, AuthMiddleware
-from desk.accounts.models import ApiToken, User
+from desk.accounts.devices import KnownDevices
+from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
+from desk.accounts.signin import build_login_throttle
 from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import AfterSale
 from desk.db import Base
@@ -54,6 +56,7 @@ metadata = Base.metadata
 MODELS = (
     User,
     ApiToken,
+    BackoffCounter,
     Store,
     WeComCorp,
     PlatformEvent,
@@ -118,7 +121,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False
             ),
         ],
-        state=State({"runtime": runtime, "ingest": ingest}),
+        state=State(
+            {
+                "runtime": runtime,
+                "ingest": ingest,
+                "login_throttle": build_login_throttle(runtime, settings),
+                "known_devices": KnownDevices(runtime.secret_key, secure=settings.cookie_secure),
+            }
+        ),
         lifespan=[lifespan, ingest.lifespan],
         plugins=[sqlalchemy, HTMXPlugin()],
         stores={"sessions": runtime.kv("sessions")},

@@ -84,8 +84,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Each reconciliation re-lists this much before its watermark (platform indexes lag a little)."""
     event_retention_days: int = 30
     """Applied (done / ignored) events older than this are deleted; unfinished ones are always kept."""
-    login_max_failures: int = 5
-    """Failed logins allowed per account and IP in one minute before answering 429."""
+    login_free_failures: int = 5
+    """Failed logins of one account, from browsers it has not signed in on, before each further try
+    must wait (1 s, doubling per failure up to ``login_backoff_max_s``). Known browsers are exempt."""
+    login_address_free_failures: int = 30
+    """Failed logins from one client address (any usernames) before its tries must wait likewise."""
+    login_backoff_max_s: int = 300
+    """The longest wait between two login tries that back-off imposes."""
 
     def __post_init__(self) -> None:
         # Checked here so that a typo stops the app at start, naming the variable.
@@ -93,6 +98,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             parse_trusted_proxies(self.trusted_proxies)
         except ValueError as exc:
             raise ValueError(f"DESK_TRUSTED_PROXIES: {exc}") from None
+        for name in ("login_free_failures", "login_address_free_failures", "login_backoff_max_s"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"DESK_{name.upper()}: must be at least 1")
 
     @property
     def is_sqlite(self) -> bool:

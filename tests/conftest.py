@@ -119,6 +119,10 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             )
     for store in rt._kv.values():
         await store.delete_all()
+    if rt.redis is not None:  # the login throttle's counters (desk.accounts.backoff_redis)
+        keys = [key async for key in rt.redis.scan_iter(match="desk:backoff:*")]
+        if keys:
+            await rt.redis.delete(*keys)
 
 
 @pytest.fixture

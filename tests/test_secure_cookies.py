@@ -36,8 +36,12 @@ async def test_https_through_a_trusted_proxy_gets_secure_cookies(make_app: Any, 
     async with app_lifespan(app), client_for(app, PROXY) as c:
         page, signed_in = await sign_in(c, {"x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.7"})
     assert secure_flags(page) == {"desk_csrf": 1}
+    cookies = secure_flags(signed_in)
     assert signed_in.status_code in (302, 303)
-    assert secure_flags(signed_in) == {"desk_session": 1}
+    assert cookies.pop("desk_session") == 1
+    ((device_cookie, flag),) = cookies.items()
+    assert device_cookie.startswith("desk_device_")
+    assert flag == 1
 
 
 async def test_a_claimed_https_from_anyone_else_changes_nothing(make_app: Any, make_user) -> None:

@@ -46,8 +46,11 @@ def test_generated_secret_key_is_kept(tmp_path: Path) -> None:
     assert Settings(var_dir=str(tmp_path), secret_key="given").resolved_secret_key() == "given"
 
 
-def test_trusted_proxies_are_checked_at_start_naming_the_variable() -> None:
+def test_trusted_proxies_and_login_limits_are_checked_at_start_naming_the_variable() -> None:
     settings = load_settings({"DESK_TRUSTED_PROXIES": "10.0.0.5, 172.31.254.0/24"})
     assert settings.trusted_proxies == "10.0.0.5, 172.31.254.0/24"
     with pytest.raises(SettingsError, match="DESK_TRUSTED_PROXIES: 'nginx' is not an IP address or network"):
         load_settings({"DESK_TRUSTED_PROXIES": "10.0.0.5, nginx"})
+    for name in ("DESK_LOGIN_FREE_FAILURES", "DESK_LOGIN_ADDRESS_FREE_FAILURES", "DESK_LOGIN_BACKOFF_MAX_S"):
+        with pytest.raises(SettingsError, match=f"invalid value for {name}: must be at least 1"):
+            load_settings({name: "0"})
