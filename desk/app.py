@@ -18,7 +18,7 @@ from litestar.types import ControllerRouterHandler
 
 from desk import __version__
 from desk.accounts import controllers as accounts_controllers
-from desk.accounts.auth import UNAUTHENTICATED_PATHS, AuthMiddleware
+from desk.accounts.auth import SESSION_STORE, UNAUTHENTICATED_PATHS, AuthMiddleware
 from desk.accounts.devices import KnownDevices
 from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
         lifespan=[lifespan, ingest.lifespan],
         plugins=[sqlalchemy, HTMXPlugin()],
-        stores={"sessions": runtime.kv("sessions")},
+        stores={SESSION_STORE: runtime.kv("sessions")},
         middleware=[
             # First: everything after it sees the real client address and scheme.
             DefineMiddleware(ProxyHeadersMiddleware, trusted=TrustedProxies.parse(settings.trusted_proxies)),

@@ -24,7 +24,7 @@ from litestar import Litestar
 from sqlalchemy.engine import make_url
 
 from desk import migrate
-from desk.accounts.auth import SESSION_USER_KEY
+from desk.accounts.auth import SESSION_EPOCH_KEY, SESSION_USER_KEY
 from desk.accounts.models import Role, User
 from desk.accounts.passwords import hash_password
 from desk.app import SESSION_COOKIE, create_app, metadata
@@ -244,7 +244,8 @@ def make_user(runtime: Runtime) -> Any:
 async def login(client: httpx.AsyncClient, app: Litestar, user: User) -> None:
     """Give ``client`` a logged-in session for ``user`` without going through the form."""
     session_id = secrets.token_hex(32)
-    await app.state.runtime.kv("sessions").set(session_id, msgspec.json.encode({SESSION_USER_KEY: user.id}))
+    data = {SESSION_USER_KEY: user.id, SESSION_EPOCH_KEY: user.session_epoch}
+    await app.state.runtime.kv("sessions").set(session_id, msgspec.json.encode(data))
     client.cookies.set(SESSION_COOKIE, session_id)
 
 

@@ -1,4 +1,4 @@
-"""Log in and out."""
+"""Log in and out; a user's own password."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.accounts.admin import UsersAdminController
 from desk.accounts.devices import KnownDevices
 from desk.accounts.models import User
+from desk.accounts.own_password import OwnPasswordController
 from desk.accounts.services import UserService, normalize_username
 from desk.accounts.sessions import end_session, start_session
 from desk.accounts.signin import SignInRefused, sign_in
@@ -97,4 +98,4 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/login")
 
 
-ROUTES = [login_page, login_submit, logout, UsersAdminController]
+ROUTES = [login_page, login_submit, logout, OwnPasswordController, UsersAdminController]

@@ -51,6 +51,8 @@ class User(TimestampMixin, Base):
         sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Bumped when the user's password, role or access changes: sessions started before are over."""
     language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
 
     stores: Mapped[list[Store]] = relationship(secondary=user_stores, lazy="selectin")

@@ -1,4 +1,4 @@
-"""login back-off counters
+"""session epoch on users; login back-off counters
 
 Revision ID: 4f1c2a9e7b3d
 Revises: 0001
@@ -17,6 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Existing users start at epoch 0, which is also what sessions from before this carry.
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False))
     op.create_table(
         "backoff_counter",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -33,3 +36,5 @@ def downgrade() -> None:
     with op.batch_alter_table("backoff_counter", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_backoff_counter_expires_at"))
     op.drop_table("backoff_counter")
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.drop_column("session_epoch")

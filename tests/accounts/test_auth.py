@@ -1,14 +1,18 @@
-"""Who is asking: exactly the public pages answer without a user."""
+"""Who is asking: exactly the public pages answer without a user; stale sessions are over."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import get
 
-from desk.accounts.auth import PUBLIC_PATHS
+from desk.accounts.auth import PUBLIC_PATHS, SESSION_EPOCH_KEY, SESSION_USER_KEY
+from desk.accounts.models import Role, User
+from desk.app import SESSION_COOKIE
 from tests.conftest import app_lifespan, client_for
+from tests.shell.helpers import login_with_form
 
 
 @get(
@@ -46,3 +50,38 @@ def test_public_path_matching_is_anchored() -> None:
     private = ["/login/", "/loginx", "/x/login", "/schema2", "/lang", "/static", "/favicon.icox", "/healthz/"]
     assert all(PUBLIC_PATHS.match(p) for p in public)
     assert not any(PUBLIC_PATHS.match(p) for p in private)
+
+
+async def test_a_session_from_before_the_users_epoch_is_over_and_deleted(client, runtime, make_user) -> None:
+    alice = await make_user("alice", Role.AGENT)
+    await login_with_form(client, "alice")
+    assert (await client.get("/inbox")).status_code == 200
+    session_id = client.cookies[SESSION_COOKIE]
+    async with runtime.db.session() as session:
+        (await session.get_one(User, alice.id)).session_epoch += 1
+    r = await client.get("/inbox", follow_redirects=False)
+    assert r.headers["location"].startswith("/login")
+    assert await runtime.kv("sessions").get(session_id) is None
+    # The login page it is sent to also expires the cookie in the browser.
+    await client.get(r.headers["location"])
+    assert SESSION_COOKIE not in client.cookies
+
+
+async def test_sessions_from_before_epochs_existed_belong_to_epoch_zero(
+    client, app, runtime, make_user
+) -> None:
+    alice = await make_user("alice", Role.AGENT)
+    await runtime.kv("sessions").set("old-session", msgspec.json.encode({SESSION_USER_KEY: alice.id}))
+    client.cookies.set(SESSION_COOKIE, "old-session")
+    assert (await client.get("/inbox")).status_code == 200
+    async with runtime.db.session() as session:
+        (await session.get_one(User, alice.id)).session_epoch = 1
+    assert (await client.get("/inbox", follow_redirects=False)).status_code in (302, 303)
+
+
+async def test_a_session_of_a_user_that_no_longer_exists_is_over(client, app, runtime, make_user) -> None:
+    ghost = {SESSION_USER_KEY: 424242, SESSION_EPOCH_KEY: 0}
+    await runtime.kv("sessions").set("ghost", msgspec.json.encode(ghost))
+    client.cookies.set(SESSION_COOKIE, "ghost")
+    assert (await client.get("/inbox", follow_redirects=False)).headers["location"].startswith("/login")
+    assert await runtime.kv("sessions").get("ghost") is None
