@@ -17,9 +17,11 @@ from litestar.types import ControllerRouterHandler
 
 from desk import __version__
 from desk.accounts import controllers as accounts_controllers
-from desk.accounts.auth import UNAUTHENTICATED_PATHS, AuthMiddleware
-from desk.accounts.models import ApiToken, User
+from desk.accounts.auth import SESSION_STORE, UNAUTHENTICATED_PATHS, AuthMiddleware
+from desk.accounts.devices import KnownDevices
+from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
+from desk.accounts.signin import build_login_throttle
 from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import (
     AfterSale,
@@ -51,8 +53,11 @@ from desk.logs import configure_logging
 from desk.openapi_page import LocalSwaggerUI
 from desk.orders import api as orders_api
 from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
+from desk.path_ids import path_ids_in_range
 from desk.paths import STATIC_DIR
+from desk.proxies import ProxyHeadersMiddleware, TrustedProxies
 from desk.runtime import Runtime
+from desk.secure_cookies import SecureCookiesMiddleware
 from desk.security_headers import SecurityHeaders
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
@@ -68,6 +73,7 @@ metadata = Base.metadata
 MODELS = (
     User,
     ApiToken,
+    BackoffCounter,
     Store,
     WeComCorp,
     PlatformEvent,
@@ -150,13 +156,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 path="/static", directories=[STATIC_DIR], name="static", include_in_schema=False
             ),
         ],
-        state=State({"runtime": runtime, "ingest": ingest}),
+        state=State(
+            {
+                "runtime": runtime,
+                "ingest": ingest,
+                "login_throttle": build_login_throttle(runtime, settings),
+                "known_devices": KnownDevices(runtime.secret_key, secure=settings.cookie_secure),
+            }
+        ),
         lifespan=[lifespan, ingest.lifespan],
         plugins=[sqlalchemy, HTMXPlugin()],
-        stores={"sessions": runtime.kv("sessions")},
+        stores={SESSION_STORE: runtime.kv("sessions")},
         # On every response, the router's own 404s included (see desk/security_headers.py).
         before_send=[SecurityHeaders(https=settings.cookie_secure)],
         middleware=[
+            # First: everything after it sees the real client address and scheme.
+            DefineMiddleware(ProxyHeadersMiddleware, trusted=TrustedProxies.parse(settings.trusted_proxies)),
+            SecureCookiesMiddleware,
             session_config(settings).middleware,
             DefineMiddleware(AuthMiddleware, exclude=UNAUTHENTICATED_PATHS),
         ],
@@ -170,6 +186,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
         template_config=template_config(),
         exception_handlers=exception_handlers,
+        guards=[path_ids_in_range],
         openapi_config=OpenAPIConfig(
             title="desk",
             version=__version__,

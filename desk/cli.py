@@ -32,7 +32,10 @@ def serve(host: str | None, port: int | None, access_log: bool) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=access_log,
-        proxy_headers=True,
+        # desk reads X-Forwarded-* itself, from DESK_TRUSTED_PROXIES only (desk.proxies). uvicorn's
+        # own handling would also believe them from FORWARDED_ALLOW_IPS (127.0.0.1 by default) and
+        # rewrite the client before desk could check who the proxy was.
+        proxy_headers=False,
     )
 
 

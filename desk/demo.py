@@ -251,7 +251,14 @@ async def run_demo(options: DemoOptions) -> None:
         await configure_simulator(seeding, simulator, settings.base_url)
 
     server = _Server(
-        uvicorn.Config(create_app(settings), host=options.host, port=options.port, log_level="warning")
+        # proxy_headers off, as in `desk serve`: desk.proxies decides whom to believe.
+        uvicorn.Config(
+            create_app(settings),
+            host=options.host,
+            port=options.port,
+            log_level="warning",
+            proxy_headers=False,
+        )
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -50,7 +50,7 @@ _MESSAGE_KEYS = {
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/webhooks/", "/healthz", "/schema"))
+    return path in ("/healthz", "/schema") or path.startswith(("/api/", "/webhooks/", "/schema/"))
 
 
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from desk.proxies import parse_trusted_proxies
+
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 Worker = Literal["embedded", "off"]
@@ -46,6 +48,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     debug: bool = False
     log_level: str = "INFO"
     cookie_secure: bool = False
+    """Mark every cookie ``Secure``. Without it, cookies are still ``Secure`` on requests that came over
+    https (directly, or through a trusted proxy that says so in ``X-Forwarded-Proto``)."""
+    trusted_proxies: str = ""
+    """Reverse proxies (addresses or CIDR networks, comma-separated) whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed. Empty: none, the connecting address is the client."""
     worker: Worker = "embedded"
     """``embedded`` runs the event worker inside the web process; ``off`` leaves it to ``desk worker``."""
     channels_api_base: str = "https://api.weixin.qq.com"
@@ -89,14 +96,30 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Each reconciliation re-lists this much before its watermark (platform indexes lag a little)."""
     event_retention_days: int = 30
     """Applied (done / ignored) events older than this are deleted; unfinished ones are always kept."""
-    login_max_failures: int = 5
-    """Failed logins allowed per account and IP in one minute before answering 429."""
+    login_free_failures: int = 5
+    """Failed logins of one account, from browsers it has not signed in on, before each further try
+    must wait (1 s, doubling per failure up to ``login_backoff_max_s``). Known browsers are exempt."""
+    login_address_free_failures: int = 30
+    """Failed logins from one client address (any usernames) before its tries must wait likewise."""
+    login_backoff_max_s: int = 300
+    """The longest wait between two login tries that back-off imposes."""
+
     push_max_skew: Annotated[int, msgspec.Meta(ge=1)] = 300
     """Seconds a push's signed timestamp may be away from this server's clock, either way.
 
     Older or future pushes are refused (401), so a captured push cannot be replayed later. Keep
     the server's clock in sync (NTP): a clock off by more than this refuses every push.
     """
+
+    def __post_init__(self) -> None:
+        # Checked here so that a typo stops the app at start, naming the variable.
+        try:
+            parse_trusted_proxies(self.trusted_proxies)
+        except ValueError as exc:
+            raise ValueError(f"DESK_TRUSTED_PROXIES: {exc}") from None
+        for name in ("login_free_failures", "login_address_free_failures", "login_backoff_max_s"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"DESK_{name.upper()}: must be at least 1")
 
     @property
     def is_sqlite(self) -> bool:
@@ -152,6 +175,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # strict=False lets msgspec turn "8000" into 8000 and "true" into True, as env values are text.
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
+        if str(exc).startswith("DESK_"):  # a check of __post_init__, which names its variable
+            raise SettingsError(f"invalid value for {exc}") from None
         field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else ""
         name = f"DESK_{field.upper()}" if field else "a DESK_* variable"
         raise SettingsError(f"invalid value for {name}: {exc}") from None

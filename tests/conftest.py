@@ -24,7 +24,7 @@ from litestar import Litestar
 from sqlalchemy.engine import make_url
 
 from desk import migrate
-from desk.accounts.auth import SESSION_USER_KEY
+from desk.accounts.auth import SESSION_EPOCH_KEY, SESSION_USER_KEY
 from desk.accounts.models import Role, User
 from desk.accounts.passwords import hash_password
 from desk.app import SESSION_COOKIE, create_app, metadata
@@ -121,11 +121,33 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     for store in rt._kv.values():
         await store.delete_all()
     rt.changes.reset()
+    if rt.redis is not None:  # the login throttle's counters (desk.accounts.backoff_redis)
+        keys = [key async for key in rt.redis.scan_iter(match="desk:backoff:*")]
+        if keys:
+            await rt.redis.delete(*keys)
 
 
 @pytest.fixture
 def app(runtime: Runtime) -> Litestar:
     return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def make_app(runtime: Runtime) -> Any:
+    """An app over the test runtime with some settings changed: ``make_app(trusted_proxies="…")``."""
+
+    def factory(**changes: Any) -> Litestar:
+        return create_app(runtime.settings.with_changes(**changes), runtime=runtime)
+
+    return factory
+
+
+def client_for(
+    app: Litestar, peer: str = "127.0.0.1", base_url: str = "http://testserver"
+) -> httpx.AsyncClient:
+    """A client calling ``app`` in-process from the address ``peer`` (run inside ``app_lifespan``)."""
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
 @pytest.fixture
@@ -224,7 +246,8 @@ def make_user(runtime: Runtime) -> Any:
 async def login(client: httpx.AsyncClient, app: Litestar, user: User) -> None:
     """Give ``client`` a logged-in session for ``user`` without going through the form."""
     session_id = secrets.token_hex(32)
-    await app.state.runtime.kv("sessions").set(session_id, msgspec.json.encode({SESSION_USER_KEY: user.id}))
+    data = {SESSION_USER_KEY: user.id, SESSION_EPOCH_KEY: user.session_epoch}
+    await app.state.runtime.kv("sessions").set(session_id, msgspec.json.encode(data))
     client.cookies.set(SESSION_COOKIE, session_id)
 
 

@@ -11,10 +11,13 @@ import select
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
@@ -292,3 +295,60 @@ def test_a_port_in_use_is_named_with_its_option(tmp_path: Path, monkeypatch: pyt
             assert result.output.startswith(f"Error: {option}: cannot listen on 127.0.0.1:{port}")
             assert result.output.count("\n") == 1  # no traceback
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _serving(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
+    """`desk serve` as an operator runs it, in its own process, its output (access log included)
+    going to ``log``; yields its base URL."""
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "desk", "serve", "--port", str(port)],
+            env={**clean, **env},
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{base}/healthz", timeout=5)
+                    break
+                except httpx.TransportError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"desk serve did not start: {log.read_text()}") from None
+                    time.sleep(0.05)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_serve_leaves_x_forwarded_for_to_desk_trusted_proxies(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}"
+    migrate.upgrade(url)
+    env = {
+        "DESK_DATABASE_URL": url,
+        "DESK_TRUSTED_PROXIES": "10.0.0.0/8",  # not us: we connect from 127.0.0.1
+        # uvicorn's own proxy trust, wide open: were `desk serve` to use it, uvicorn would take a
+        # forged address as the client before desk could check who the proxy was.
+        "FORWARDED_ALLOW_IPS": "*",
+    }
+    log = tmp_path / "serve.log"
+    with _serving(env, tmp_path, log) as base:
+        r = httpx.get(f"{base}/login", headers={"x-forwarded-for": "198.51.100.77"})
+        assert r.status_code == 200
+    # The access log shows the client the request was handled as (desk and uvicorn share it).
+    (line,) = [line for line in log.read_text().splitlines() if '"GET /login HTTP' in line]
+    assert "127.0.0.1:" in line
+    assert "198.51.100.77" not in line

@@ -7,6 +7,7 @@ and the environment wires every process to the same PostgreSQL and Redis with se
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from desk.proxies import parse_trusted_proxies
 from desk.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +103,22 @@ def test_image_contains_what_the_app_reads_at_run_time() -> None:
     for folder in ("desk", "migrations", "templates", "static"):
         assert re.search(rf"^COPY {folder} {folder}$", dockerfile, re.M), folder
     assert re.search(r"^USER (?!root)", dockerfile, re.M), "the container must not run as root"
+
+
+def test_the_app_believes_forwarded_headers_from_the_proxy_only(compose: dict[str, Any]) -> None:
+    services, networks = compose["services"], compose["networks"]
+    trusted = parse_trusted_proxies(_env(services["app"])["DESK_TRUSTED_PROXIES"])
+    proxy_networks = services["proxy"]["networks"]
+    ((network, where),) = proxy_networks.items()
+    proxy_address = ipaddress.ip_address(where["ipv4_address"])
+    # The proxy's fixed address is what the app trusts, and nothing wider…
+    assert [str(n) for n in trusted] == [f"{proxy_address}/32"]
+    # …on a network the app is on (besides the default one, for PostgreSQL and Redis), whose
+    # subnet holds that address.
+    assert set(services["app"]["networks"]) == {"default", network}
+    (subnet,) = (ipaddress.ip_network(c["subnet"]) for c in networks[network]["ipam"]["config"])
+    assert proxy_address in subnet
+    # nginx appends the address it saw, and says which scheme it was reached by.
+    nginx = compose["configs"]["nginx_conf"]["content"]
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in nginx

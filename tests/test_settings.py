@@ -52,3 +52,13 @@ def test_push_max_skew_defaults_to_five_minutes_and_must_be_positive() -> None:
     for bad in ("0", "-5", "soon"):
         with pytest.raises(SettingsError, match="invalid value for DESK_PUSH_MAX_SKEW"):
             load_settings({"DESK_PUSH_MAX_SKEW": bad})
+
+
+def test_trusted_proxies_and_login_limits_are_checked_at_start_naming_the_variable() -> None:
+    settings = load_settings({"DESK_TRUSTED_PROXIES": "10.0.0.5, 172.31.254.0/24"})
+    assert settings.trusted_proxies == "10.0.0.5, 172.31.254.0/24"
+    with pytest.raises(SettingsError, match="DESK_TRUSTED_PROXIES: 'nginx' is not an IP address or network"):
+        load_settings({"DESK_TRUSTED_PROXIES": "10.0.0.5, nginx"})
+    for name in ("DESK_LOGIN_FREE_FAILURES", "DESK_LOGIN_ADDRESS_FREE_FAILURES", "DESK_LOGIN_BACKOFF_MAX_S"):
+        with pytest.raises(SettingsError, match=f"invalid value for {name}: must be at least 1"):
+            load_settings({name: "0"})

@@ -2,7 +2,10 @@
 
 The middleware resolves the user for every request it sees. Public pages (login, health, static
 files, the OpenAPI schema) get ``request.user = None``; every other page answers 401 without a user,
-which the error handlers turn into a redirect to the login page for browsers.
+which the error handlers turn into a redirect to the login page for browsers. A session is over
+when its user is deactivated or its epoch is older than the user's (password, role or access
+changed since it started); the middleware then deletes it from the store at once, and the next
+page the browser gets (the login page) expires its cookie.
 """
 
 from __future__ import annotations
@@ -21,15 +24,23 @@ from desk.accounts.tokens import authenticate_token
 from desk.runtime import Runtime
 
 __all__ = [
+    "PUBLIC_PATHS",
+    "SESSION_COOKIE",
+    "SESSION_EPOCH_KEY",
+    "SESSION_STORE",
     "SESSION_USER_KEY",
     "UNAUTHENTICATED_PATHS",
     "AuthMiddleware",
     "requires_role",
 ]
 
+SESSION_COOKIE = "desk_session"
+SESSION_STORE = "sessions"
 SESSION_USER_KEY = "user_id"
-# Reached without logging in. Webhooks and the platform never carry a session or token.
-PUBLIC_PATHS = re.compile(r"^/(login|healthz|lang|static/|schema|favicon\.ico)")
+SESSION_EPOCH_KEY = "epoch"
+# Reached without logging in: these exact pages, and everything under these folders — anchored at
+# both ends, so that a page added later as /login-history or /schemas is not public by accident.
+PUBLIC_PATHS = re.compile(r"^/(login|healthz|favicon\.ico|schema)$|^/(lang|static|schema)/")
 # Skipped by the session and auth middleware altogether (hot paths with their own checks).
 UNAUTHENTICATED_PATHS = ["^/webhooks/"]
 
@@ -50,15 +61,30 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             if user is None:
                 raise NotAuthorizedException("a valid API token is required (Authorization: Bearer desk_…)")
             return AuthenticationResult(user=user, auth="token")
-        user_id = connection.session.get(SESSION_USER_KEY) if "session" in connection.scope else None
+        data = connection.session if "session" in connection.scope else {}
+        user_id = data.get(SESSION_USER_KEY)
         if user_id is not None:
             async with runtime.db.session() as session:
                 user = await session.get(User, user_id)
-            if user is not None and not user.is_active:
+            # Sessions from before the epoch existed carry none: they belong to epoch 0.
+            if user is None or not user.is_active or data.get(SESSION_EPOCH_KEY, 0) != user.session_epoch:
+                await _end_stale_session(connection)
                 user = None
         if user is None and not PUBLIC_PATHS.match(path):
             raise NotAuthorizedException("login required")
         return AuthenticationResult(user=user, auth="session" if user else None)
+
+
+async def _end_stale_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Delete a session that is over, here and now.
+
+    Clearing it is not enough: the 401 raised next is answered outside the session middleware,
+    which would never get to delete it. (Where a page does answer, the cookie is expired too.)
+    """
+    session_id = connection.cookies.get(SESSION_COOKIE)
+    if session_id:
+        await connection.app.stores.get(SESSION_STORE).delete(session_id)
+    connection.clear_session()
 
 
 def requires_role(role: Role) -> Guard:

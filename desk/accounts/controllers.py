@@ -1,4 +1,4 @@
-"""Log in and out."""
+"""Log in and out; a user's own password."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.admin import UsersAdminController
+from desk.accounts.devices import KnownDevices
 from desk.accounts.models import User
-from desk.accounts.services import UserService
+from desk.accounts.own_password import OwnPasswordController
+from desk.accounts.services import UserService, normalize_username
 from desk.accounts.sessions import end_session, start_session
-from desk.accounts.throttle import LoginThrottle
+from desk.accounts.signin import SignInRefused, sign_in
 from desk.i18n import Message
-from desk.runtime import Runtime
 from desk.shell.redirects import local_path
 
 __all__ = ["ROUTES"]
@@ -69,23 +70,27 @@ async def login_submit(
     db_session: NamedDependency[AsyncSession],
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
-    """Check the credentials, counting the attempt against the account and address first."""
-    runtime: Runtime = state.runtime
+    """Check the credentials (throttled first), start a session and remember this browser."""
     next_path = _after_login(data.next)
-    ip = request.client.host if request.client else "unknown"
-    throttle = LoginThrottle(runtime.kv("throttle"), runtime.settings.login_max_failures)
-    decision = await throttle.attempt(data.username, ip)
-    if not decision.allowed:
-        error = Message("login.throttled", {"seconds": decision.retry_after})
-        return _login_page(next_path=next_path, username=data.username, error=error, status_code=429)
-    user = await UserService(db_session).authenticate(data.username, data.password)
-    if user is None:
-        # One message whether the account is unknown, inactive or the password wrong.
-        error = Message("login.invalid")
-        return _login_page(next_path=next_path, username=data.username, error=error, status_code=400)
-    await throttle.succeeded(data.username, ip)
-    start_session(request, user)
-    return Redirect(next_path)
+    devices: KnownDevices = state.known_devices
+    device_id = devices.device_id(request.cookies, normalize_username(data.username))
+    result = await sign_in(
+        UserService(db_session),
+        state.login_throttle,
+        username=data.username,
+        password=data.password,
+        # The address desk.proxies established: X-Forwarded-For counts only from trusted proxies.
+        address=request.client.host if request.client else "unknown",
+        device_id=device_id,
+    )
+    if isinstance(result, SignInRefused):
+        return _login_page(
+            next_path=next_path, username=data.username, error=result.message, status_code=result.status_code
+        )
+    start_session(request, result)
+    response = Redirect(next_path)
+    response.set_cookie(devices.cookie(result.username, device_id))
+    return response
 
 
 @post("/logout", name="logout", include_in_schema=False)
@@ -94,4 +99,10 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/login")
 
 
-ROUTES: list[ControllerRouterHandler] = [login_page, login_submit, logout, UsersAdminController]
+ROUTES: list[ControllerRouterHandler] = [
+    login_page,
+    login_submit,
+    logout,
+    OwnPasswordController,
+    UsersAdminController,
+]

@@ -14,7 +14,7 @@ from desk.db import Base, BigId, TimestampMixin
 if TYPE_CHECKING:
     from desk.stores.models import Store
 
-__all__ = ["ApiToken", "Role", "User", "user_stores"]
+__all__ = ["ApiToken", "BackoffCounter", "Role", "User", "user_stores"]
 
 
 class Role(enum.StrEnum):
@@ -51,6 +51,8 @@ class User(TimestampMixin, Base):
         sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Bumped when the user's password, role or access changes: sessions started before are over."""
     language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
 
     stores: Mapped[list[Store]] = relationship(secondary=user_stores, lazy="selectin")
@@ -76,3 +78,18 @@ class ApiToken(TimestampMixin, Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class BackoffCounter(Base):
+    """A login-throttle counter where no Redis is configured (see :mod:`desk.accounts.backoff_sql`).
+
+    Times are Unix seconds as floats rather than timestamps: the one statement that checks and
+    counts adds a wait to "now", and numbers add the same way on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "backoff_counter"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    tries: Mapped[int]
+    blocked_until: Mapped[float] = mapped_column(sa.Float)
+    expires_at: Mapped[float] = mapped_column(sa.Float, index=True)

@@ -7,20 +7,26 @@ Every change is validated as a whole before anything is written: a refused form 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.models import Role, User
-from desk.accounts.passwords import hash_password, verify_password_or_dummy
+from desk.accounts.passwords import hash_password, verify_password, verify_password_or_dummy
+from desk.accounts.tokens import revoke_user_tokens
 from desk.errors import Invalid
 from desk.i18n import Message
 from desk.stores.models import Store
 
+if TYPE_CHECKING:
+    from desk.accounts.throttle import LoginThrottle
+
 __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "ChangePasswordForm",
     "NewUserForm",
     "PasswordForm",
     "UserEditForm",
@@ -62,6 +68,14 @@ class UserEditForm(msgspec.Struct, kw_only=True):
 
 class PasswordForm(msgspec.Struct, kw_only=True):
     password: str = ""
+
+
+class ChangePasswordForm(msgspec.Struct, kw_only=True):
+    """A user changing their own password."""
+
+    current_password: str = ""
+    new_password: str = ""
+    confirm_password: str = ""
 
 
 def normalize_username(username: str) -> str:
@@ -180,6 +194,10 @@ class UserService:
         stores = await self._stores(form.stores, errors)
         if errors or role is None:
             return Invalid(errors)
+        if role is not user.role:
+            # What the user may do changed: they sign in again (their API tokens keep working and
+            # act with the new role, as tokens always act with their user's current role).
+            user.session_epoch += 1
         user.display_name = display_name or user.username
         user.role = role
         user.stores = stores
@@ -187,20 +205,67 @@ class UserService:
         return user
 
     async def reset_password(self, user: User, form: PasswordForm) -> User | Invalid:
-        """Give a user a new password (they are told it by the admin, out of band)."""
+        """Give a user a new password (they are told it by the admin, out of band).
+
+        A reset is what an admin does when the password may be known to someone else, so
+        everything the old one let in ends: every session of the user and every API token.
+        """
         if problem := check_password(form.password):
             return Invalid({"password": problem})
         user.password_hash = await hash_password(form.password)
+        user.session_epoch += 1
+        await revoke_user_tokens(self.session, user.id)
+        await self.session.flush()
+        return user
+
+    async def change_own_password(
+        self, user: User, form: ChangePasswordForm, *, throttle: LoginThrottle
+    ) -> User | Invalid:
+        """A user changes their own password.
+
+        The current password is required, so a screen left unlocked is not enough to take the
+        account over, and wrong ones are throttled like sign-ins (on a counter of this user's
+        own, so strangers failing to sign in as them do not block it). The new password follows
+        the usual rules, is typed twice, and differs from the current one. Every other session of
+        the user ends; the caller starts a fresh one for this browser. API tokens are kept: the
+        user changed a password they knew, nothing suggests the tokens leaked.
+        """
+        errors: dict[str, Message] = {}
+        if problem := check_password(form.new_password):
+            errors["new_password"] = problem
+        elif form.confirm_password != form.new_password:
+            errors["confirm_password"] = Message("account.error.mismatch")
+        elif form.new_password == form.current_password:
+            errors["new_password"] = Message("account.error.same")
+        decision = await throttle.attempt_current_password(user.id)
+        if not decision.allowed:
+            errors["current_password"] = Message("account.error.throttled", {"seconds": decision.retry_after})
+        elif not await verify_password(user.password_hash, form.current_password):
+            errors["current_password"] = Message("account.error.current_wrong")
+        else:
+            await throttle.succeeded(decision)
+        if errors:
+            return Invalid(errors)
+        user.password_hash = await hash_password(form.new_password)
+        user.session_epoch += 1
         await self.session.flush()
         return user
 
     async def set_active(self, user: User, active: bool, *, acting: User) -> User | Invalid:
-        """Deactivate (or reactivate) a user. A deactivated user's sessions and tokens stop working
-        at their next request. Admins cannot deactivate themselves.
+        """Deactivate (or reactivate) a user. Admins cannot deactivate themselves.
+
+        Deactivating ends every session of the user and revokes their API tokens at once.
+        Reactivating lets them sign in again, but revives neither: the epoch moves on both ways,
+        so no session from before comes back.
         """
         if not active and user.id == acting.id:
             return Invalid({"is_active": Message("users.error.deactivate_self")})
+        if active == user.is_active:
+            return user
         user.is_active = active
+        user.session_epoch += 1
+        if not active:
+            await revoke_user_tokens(self.session, user.id)
         await self.session.flush()
         return user
 

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.accounts.models import ApiToken, User
 from desk.db import utcnow
 
-__all__ = ["TOKEN_PREFIX", "authenticate_token", "hash_token", "issue_token", "list_tokens", "revoke_token"]
+__all__ = [
+    "TOKEN_PREFIX",
+    "authenticate_token",
+    "hash_token",
+    "issue_token",
+    "list_tokens",
+    "revoke_token",
+    "revoke_user_tokens",
+]
 
 TOKEN_PREFIX = "desk_"  # noqa: S105 - a public prefix, not a secret
 
@@ -60,3 +68,15 @@ async def revoke_token(session: AsyncSession, ref: str) -> ApiToken | None:
     if row is not None:
         row.revoked_at = utcnow()
     return row
+
+
+async def revoke_user_tokens(session: AsyncSession, user_id: int) -> int:
+    """Revoke every live token of a user (their password was reset or they were deactivated:
+    whatever their credentials let someone take, goes). Returns how many were revoked."""
+    result = await session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]

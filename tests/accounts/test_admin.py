@@ -6,7 +6,8 @@ import httpx
 import sqlalchemy as sa
 
 from desk.accounts.models import Role, User
-from tests.conftest import TEST_PASSWORD, login
+from desk.accounts.tokens import issue_token
+from tests.conftest import TEST_PASSWORD, client_for, login
 from tests.shell.helpers import login_with_form, post_form
 
 NEW_PASSWORD = "a long new password"
@@ -166,3 +167,86 @@ async def test_unknown_users_are_404(client, app, make_user) -> None:
     assert (
         await post_form(client, "/settings/users/999999/password", {"password": NEW_PASSWORD})
     ).status_code == 404
+
+
+# -- credentials changes end sessions (issue #6, item 2) -----------------------------------------
+
+
+async def signed_in_twice(app, make_user) -> tuple[User, list[httpx.AsyncClient]]:
+    """alice, signed in through the form in two browsers (returned open; close them)."""
+    alice = await make_user("alice", Role.AGENT)
+    browsers = [client_for(app, peer) for peer in ("192.0.2.1", "192.0.2.2")]
+    for browser in browsers:
+        assert (await login_with_form(browser, "alice")).status_code in (302, 303)
+    return alice, browsers
+
+
+async def signed_out(browser: httpx.AsyncClient) -> bool:
+    r = await browser.get("/inbox", follow_redirects=False)
+    return r.status_code in (302, 303) and r.headers["location"].startswith("/login")
+
+
+async def api_status(app, token: str) -> int:
+    async with client_for(app) as c:
+        return (await c.get("/api/v1/stores", headers={"authorization": f"Bearer {token}"})).status_code
+
+
+async def test_a_password_reset_ends_every_session_and_token_of_the_user(
+    client, app, runtime, make_user
+) -> None:
+    admin = await as_admin(client, app, make_user)
+    alice, browsers = await signed_in_twice(app, make_user)
+    token = await issue_token_for(runtime, alice)
+    assert await api_status(app, token) == 200
+    r = await post_form(client, f"/settings/users/{alice.id}/password", {"password": NEW_PASSWORD})
+    assert r.status_code in (302, 303)
+    assert "已在所有设备上退出登录" in (await client.get(r.headers["location"])).text
+    assert [await signed_out(b) for b in browsers] == [True, True]
+    assert await api_status(app, token) == 401
+    assert (await client.get("/settings/users")).status_code == 200  # the admin is still in
+    assert admin.id != alice.id
+    for browser in browsers:
+        await browser.aclose()
+
+
+async def test_deactivating_ends_sessions_and_tokens_and_reactivating_revives_neither(
+    client, app, runtime, make_user
+) -> None:
+    await as_admin(client, app, make_user)
+    alice, browsers = await signed_in_twice(app, make_user)
+    token = await issue_token_for(runtime, alice)
+    assert (await post_form(client, f"/settings/users/{alice.id}/deactivate", {})).status_code in (302, 303)
+    assert await signed_out(browsers[0])
+    assert await api_status(app, token) == 401
+    assert (await post_form(client, f"/settings/users/{alice.id}/activate", {})).status_code in (302, 303)
+    # The second browser had not asked since; its session does not come back, nor does the token.
+    assert await signed_out(browsers[1])
+    assert await api_status(app, token) == 401
+    assert (await login_with_form(browsers[1], "alice")).status_code in (302, 303)
+    assert not await signed_out(browsers[1])
+    for browser in browsers:
+        await browser.aclose()
+
+
+async def test_a_role_change_ends_sessions_but_other_edits_do_not(client, app, runtime, make_user) -> None:
+    await as_admin(client, app, make_user)
+    alice, browsers = await signed_in_twice(app, make_user)
+    token = await issue_token_for(runtime, alice)
+    r = await post_form(client, f"/settings/users/{alice.id}", {"display_name": "Alice", "role": "agent"})
+    assert r.status_code in (302, 303)
+    assert [await signed_out(b) for b in browsers] == [False, False]
+    page = await client.get(f"/settings/users/{alice.id}")
+    assert "更改角色后，该用户需要重新登录" in page.text
+    r = await post_form(client, f"/settings/users/{alice.id}", {"display_name": "Alice", "role": "manager"})
+    assert r.status_code in (302, 303)
+    assert [await signed_out(b) for b in browsers] == [True, True]
+    # Tokens act with the user's current role anyway; they are not revoked by a role change.
+    assert await api_status(app, token) == 200
+    for browser in browsers:
+        await browser.aclose()
+
+
+async def issue_token_for(runtime, user: User) -> str:
+    async with runtime.db.session() as session:
+        token, _ = await issue_token(session, await session.get_one(User, user.id), "erp")
+    return token

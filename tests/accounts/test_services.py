@@ -136,6 +136,28 @@ async def test_admins_cannot_deactivate_themselves(runtime, make_user) -> None:
         assert await UserService(session).authenticate("alice", TEST_PASSWORD) is None
 
 
+async def test_the_session_epoch_moves_exactly_when_sessions_must_end(runtime, make_user) -> None:
+    root = await make_user("root", Role.ADMIN)
+    alice = await make_user("alice", Role.AGENT)
+
+    async def epoch_after(change) -> int:
+        async with runtime.db.session() as session:
+            service = UserService(session)
+            await change(service, await service.get(alice.id))
+        async with runtime.db.session() as session:
+            return (await session.get_one(User, alice.id)).session_epoch
+
+    same_role = UserEditForm(display_name="Alice", role="agent")
+    assert await epoch_after(lambda s, u: s.update(u, same_role, acting=root)) == 0
+    assert await epoch_after(lambda s, u: s.update(u, UserEditForm(role="manager"), acting=root)) == 1
+    assert await epoch_after(lambda s, u: s.reset_password(u, PasswordForm(password="short"))) == 1
+    assert await epoch_after(lambda s, u: s.reset_password(u, PasswordForm(password="x" * 12))) == 2
+    assert await epoch_after(lambda s, u: s.set_active(u, True, acting=root)) == 2  # already active
+    assert await epoch_after(lambda s, u: s.set_active(u, False, acting=root)) == 3
+    assert await epoch_after(lambda s, u: s.set_active(u, False, acting=root)) == 3
+    assert await epoch_after(lambda s, u: s.set_active(u, True, acting=root)) == 4
+
+
 @given(st.text(max_size=40))
 def test_username_check_accepts_exactly_the_documented_set(value: str) -> None:
     valid = (

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from desk.accounts.models import ApiToken, Role
-from desk.accounts.tokens import TOKEN_PREFIX, hash_token, issue_token, list_tokens, revoke_token
+from desk.accounts.tokens import (
+    TOKEN_PREFIX,
+    hash_token,
+    issue_token,
+    list_tokens,
+    revoke_token,
+    revoke_user_tokens,
+)
 from tests.conftest import login
 
 
@@ -62,3 +69,16 @@ async def test_tokens_can_be_revoked_by_their_prefix(runtime, make_user) -> None
     async with runtime.db.session() as session:
         assert await revoke_token(session, "desk_nothing") is None
         assert (await revoke_token(session, row.prefix)).id == row.id
+
+
+async def test_revoking_a_users_tokens_leaves_other_users_tokens_alone(runtime, make_user) -> None:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await issue(runtime, alice, "one")
+    await issue(runtime, alice, "two")
+    await issue(runtime, bob, "bobs")
+    async with runtime.db.session() as session:
+        assert await revoke_user_tokens(session, alice.id) == 2
+        assert await revoke_user_tokens(session, alice.id) == 0
+    async with runtime.db.session() as session:
+        live = {row.name for row in await list_tokens(session) if row.revoked_at is None}
+    assert live == {"bobs"}

@@ -48,7 +48,8 @@ def live_server(settings: Settings) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
     app = create_app(settings.with_changes(host=host, port=port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # proxy_headers off, as `desk serve` runs it: the app decides whom to believe (desk.proxies).
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
     failure: list[BaseException] = []
 
     def serve() -> None:
