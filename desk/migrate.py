@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from alembic import command
@@ -17,6 +18,7 @@ __all__ = [
     "alembic_config",
     "current_revision",
     "head_revision",
+    "include_name",
     "require_head",
     "upgrade",
     "upgrade_async",
@@ -31,6 +33,22 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("timezone", "UTC")
     config.attributes["database_url"] = database_url
     return config
+
+
+def include_name(name: str | None, type_: str, _parent_names: Mapping[str, str | None]) -> bool:
+    """Whether Alembic compares the schema object ``name`` with the models.
+
+    The search indexes (``desk.inbox.search``) are built by their migration alone: SQLAlchemy
+    can describe neither SQLite's FTS5 table (nor the shadow tables it keeps, all named
+    ``<table>_fts…``) nor PostgreSQL's trigram GIN indexes (``ix_…_trgm``).
+    """
+    if name is None:
+        return True
+    if type_ == "table":
+        return "_fts" not in name
+    if type_ == "index":
+        return not name.endswith("_trgm")
+    return True
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

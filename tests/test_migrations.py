@@ -6,12 +6,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from desk.app import metadata
+from desk.migrate import include_name
 from desk.runtime import Runtime
 
 
 async def test_models_and_migrations_agree(runtime: Runtime) -> None:
     def diff(connection):  # type: ignore[no-untyped-def]
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         return compare_metadata(context, metadata)
 
     async with runtime.db.engine.connect() as conn:
