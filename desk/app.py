@@ -30,6 +30,7 @@ from desk.db import Base
 from desk.errors import exception_handlers
 from desk.gc_tuning import tune_for_service
 from desk.health import healthz
+from desk.inbox import search_controllers as inbox_search
 from desk.inbox.models import AgentPresence, Conversation, Message, QuickReply
 from desk.ingest import api as ingest_api
 from desk.ingest import controllers as ingest_controllers
@@ -83,6 +84,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *ingest_api.ROUTES,
     *orders_api.ROUTES,
     *aftersales_api.ROUTES,
+    *inbox_search.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

@@ -275,7 +275,10 @@ async def test_empty_too_long_and_padded_queries(runtime, make_store, make_user)
         refused = await search(session, agent, "x" * (MAX_QUERY_LENGTH + 1))
     assert isinstance(refused, Invalid)
     assert refused.errors["q"].key == "search.too_long"
-    assert refused.one_line() == f"q: At most {MAX_QUERY_LENGTH} characters."
+    assert (
+        refused.one_line()
+        == f"q: A search can be at most {MAX_QUERY_LENGTH} characters long; please shorten it."
+    )
 
 
 async def test_a_query_too_short_for_the_index_looks_through_the_latest_messages_only(
