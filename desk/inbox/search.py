@@ -257,7 +257,11 @@ async def _buyer_hits(
     stmt = (
         sa.select(_c.id, _c.last_message_at)
         .join(Buyer.__table__, _b.id == _c.buyer_id)
-        .where(*_in_stores(_b.store_id, allowed), _contains(_b.nickname, q, dialect_name))
+        .where(
+            *_in_stores(_c.store_id, allowed),
+            *_in_stores(_b.store_id, allowed),  # the same store; lets the nickname scan skip early
+            _contains(_b.nickname, q, dialect_name),
+        )
         .order_by(_c.last_message_at.desc(), _c.id.desc())
         .limit(limit)
     )

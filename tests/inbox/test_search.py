@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desk.accounts.models import Role, User
 from desk.errors import Invalid
-from desk.inbox.models import Sender
+from desk.inbox.models import Message, Sender
 from desk.inbox.search import (
     MAX_QUERY_LENGTH,
     RECENT_WINDOW,
@@ -350,3 +351,32 @@ async def test_any_query_is_searched_literally_and_finds_the_text_holding_it(
     ours = [hit for hit in hits if hit.message_id == message_id]
     assert ours, f"{q!r} did not find its message"
     assert any(re.fullmatch(re.escape(wanted), text, re.IGNORECASE) for text in marked(ours[0].snippet))
+
+
+async def test_edited_and_deleted_messages_are_found_as_they_are_now(runtime, make_store, make_user) -> None:
+    store = await make_store()
+    agent = await make_user("xiaochen", Role.AGENT, [store])
+    talk = await conversation_of(runtime, await buyer_says(runtime, store, "在吗", peer="o_a"))
+    edited = await add_message(runtime, talk, store, "单号写错了 SF0001")
+    gone = await add_message(runtime, talk, store, "稍后删除的消息 SF0002")
+    async with runtime.db.engine.begin() as conn:
+        await conn.execute(
+            sa.update(Message.__table__).where(Message.id == edited).values(text="单号改为 YT0009")
+        )
+        await conn.execute(sa.update(Message.__table__).where(Message.id == gone).values(delivery="sent"))
+    assert [hit.message_id for hit in await find(runtime, agent, "SF0002")] == [gone]
+
+    assert await find(runtime, agent, "SF0001") == []
+    assert [hit.message_id for hit in await find(runtime, agent, "YT0009")] == [edited]
+    async with runtime.db.engine.begin() as conn:
+        await conn.execute(sa.delete(Message.__table__).where(Message.id == gone))
+    assert await find(runtime, agent, "SF0002") == []
+    async with runtime.db.engine.begin() as conn:  # a store removed takes its conversations along
+        await conn.execute(sa.delete(Store.__table__).where(Store.id == store.id))
+    assert await find(runtime, agent, "YT0009") == []
+    if runtime.db.is_sqlite:
+        # FTS5 compares its index with the message table (rank 1) and raises if they drifted apart.
+        async with runtime.db.engine.begin() as conn:
+            await conn.execute(
+                sa.text("INSERT INTO message_fts (message_fts, rank) VALUES ('integrity-check', 1)")
+            )
