@@ -64,8 +64,9 @@ MAX_QUERY_LENGTH = 100
 RECENT_WINDOW = 100_000
 """How many of the latest messages a query too short for the trigram index looks through.
 
-Sized so that a query matching nothing (the slowest case: the whole window is read) still
-answers within the 200 ms budget on PostgreSQL and SQLite (``bench/search.py``)."""
+A common word stops early, at the limit; a word found nowhere reads the whole window, the
+slowest search there is: about 100 ms at the median on PostgreSQL and SQLite on a busy two-core
+machine (``bench/search.py`` shows it apart). Some five weeks of a busy merchant's messages."""
 
 SNIPPET_BEFORE = 16
 """Characters of context shown before the first match in a message snippet."""
@@ -257,11 +258,9 @@ async def _buyer_hits(
     stmt = (
         sa.select(_c.id, _c.last_message_at)
         .join(Buyer.__table__, _b.id == _c.buyer_id)
-        .where(
-            *_in_stores(_c.store_id, allowed),
-            *_in_stores(_b.store_id, allowed),  # the same store; lets the nickname scan skip early
-            _contains(_b.nickname, q, dialect_name),
-        )
+        # Scoped by the buyer's store (a conversation's buyer is one of its store's): a condition on
+        # the conversation's would make SQLite walk every conversation of those stores instead.
+        .where(*_in_stores(_b.store_id, allowed), _contains(_b.nickname, q, dialect_name))
         .order_by(_c.last_message_at.desc(), _c.id.desc())
         .limit(limit)
     )
@@ -297,8 +296,9 @@ async def _message_hits(
 # -- what each hit shows ----------------------------------------------------------------------------
 
 
-async def _conversations(work: Work, ids: set[int]) -> dict[int, Any]:
-    """Store, buyer label parts and latest message of each conversation in ``ids``."""
+async def _conversations(work: Work, ids: set[int], allowed: set[int] | None) -> dict[int, Any]:
+    """Store, buyer label parts and latest message of each conversation in ``ids`` that is in
+    the ``allowed`` stores (a last guard: every hit is shown through its conversation)."""
     if not ids:
         return {}
     receiver = (
@@ -332,7 +332,9 @@ async def _conversations(work: Work, ids: set[int]) -> dict[int, Any]:
         .outerjoin(Buyer.__table__, _b.id == _c.buyer_id)
         .where(_c.id.in_(ids))
     )
-    return {row.id: row for row in (await work.execute(stmt)).all()}
+    # Filtered here rather than in SQL, where SQLite would then walk the stores' conversations.
+    rows = (await work.execute(stmt)).all()
+    return {row.id: row for row in rows if allowed is None or row.store_id in allowed}
 
 
 def _hit(
@@ -372,11 +374,12 @@ async def search(work: Work, user: User, q: str, *, limit: int = 50) -> list[Sea
     room = limit - len(orders) - len(buyers)
     messages = await _message_hits(work, q, allowed, room, dialect_name) if room > 0 else []
     ids = {cid for cid, _ in orders} | {row.id for row in buyers} | {row.conversation_id for row in messages}
-    conversations = await _conversations(work, ids)
+    conversations = await _conversations(work, ids, allowed)
 
     hits: list[SearchHit] = []
     for conversation_id, order in orders:
-        conversation = conversations[conversation_id]
+        if (conversation := conversations.get(conversation_id)) is None:
+            continue
         hits.append(
             _hit(
                 HitKind.ORDER,
@@ -388,16 +391,19 @@ async def search(work: Work, user: User, q: str, *, limit: int = 50) -> list[Sea
             )
         )
     for row in buyers:
-        conversation = conversations[row.id]
+        if (conversation := conversations.get(row.id)) is None:
+            continue
         text = conversation.last_text or ""
         hits.append(
             _hit(HitKind.BUYER, conversation, q, shown=snippet_around(text, q), at=row.last_message_at)
         )
     for row in messages:
+        if (conversation := conversations.get(row.conversation_id)) is None:
+            continue
         hits.append(
             _hit(
                 HitKind.MESSAGE,
-                conversations[row.conversation_id],
+                conversation,
                 q,
                 shown=snippet_around(row.text, q),
                 at=row.sent_at,

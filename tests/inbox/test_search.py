@@ -218,6 +218,19 @@ async def test_another_stores_orders_buyers_and_messages_never_show(runtime, mak
     assert await find(runtime, nobody, "退款") == []
 
 
+async def test_a_hit_shows_only_through_a_conversation_of_the_users_stores(
+    runtime, make_store, make_user
+) -> None:
+    mine, theirs = await make_store("我的店"), await make_store("别人的店")
+    agent = await make_user("xiaochen", Role.AGENT, [mine])
+    buyer = await add_buyer(runtime, mine, nickname="串店的买家", openid="o_a")
+    # Filing never links a conversation to another store's buyer; should data ever say so, the
+    # conversation's own store still decides who sees it.
+    await buyer_says(runtime, theirs, "别人的店里的对话", peer="o_a", buyer_id=buyer)
+
+    assert await find(runtime, agent, "串店的买家") == []
+
+
 async def test_special_characters_are_searched_as_themselves(runtime, make_store, make_user) -> None:
     store = await make_store()
     agent = await make_user("xiaochen", Role.AGENT, [store])
