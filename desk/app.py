@@ -42,6 +42,7 @@ from desk.health import healthz
 from desk.inbox import api as inbox_api
 from desk.inbox import controllers as inbox_controllers
 from desk.inbox import quick_reply_pages
+from desk.inbox import search_controllers as inbox_search
 from desk.inbox import stream as inbox_stream
 from desk.inbox.models import AgentPresence, Conversation, Message, QuickReply
 from desk.ingest import api as ingest_api
@@ -112,6 +113,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *inbox_api.ROUTES,
     *commands_api.ROUTES,
     *quick_reply_pages.ROUTES,
+    *inbox_search.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

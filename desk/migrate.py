@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import msgspec
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ __all__ = [
     "alembic_config",
     "current_revision",
     "head_revision",
+    "include_name",
     "require_head",
     "upgrade",
     "upgrade_async",
@@ -42,6 +44,22 @@ class AppliedMigration(msgspec.Struct, frozen=True):
 
     revision: str
     message: str
+
+
+def include_name(name: str | None, type_: str, _parent_names: Mapping[str, str | None]) -> bool:
+    """Whether Alembic compares the schema object ``name`` with the models.
+
+    The search indexes (``desk.inbox.search``) are built by their migration alone: SQLAlchemy
+    can describe neither SQLite's FTS5 table (nor the shadow tables it keeps, all named
+    ``<table>_fts…``) nor PostgreSQL's trigram GIN indexes (``ix_…_trgm``).
+    """
+    if name is None:
+        return True
+    if type_ == "table":
+        return "_fts" not in name
+    if type_ == "index":
+        return not name.endswith("_trgm")
+    return True
 
 
 def upgrade(database_url: str, revision: str = "head") -> list[AppliedMigration]:

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from desk.app import metadata
+from desk.migrate import include_name
 
 config = context.config
 
@@ -45,6 +46,7 @@ def _configure(connection: sa.Connection | None = None, url: str | None = None) 
         render_as_batch=True,  # SQLite can only ALTER tables by copying them
         compare_type=True,
         on_version_apply=record_applied,
+        include_name=include_name,  # the search indexes live in migrations only
     )
 
 

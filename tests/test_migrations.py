@@ -2,18 +2,111 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from desk import migrate
+from desk.accounts.models import Role, User
 from desk.app import metadata
+from desk.db import utcnow
+from desk.inbox.models import Conversation, Message
+from desk.inbox.search import search
+from desk.migrate import include_name
 from desk.runtime import Runtime
+from desk.settings import Settings
+from desk.stores.models import Store
 
 
 async def test_models_and_migrations_agree(runtime: Runtime) -> None:
     def diff(connection):  # type: ignore[no-untyped-def]
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         return compare_metadata(context, metadata)
 
     async with runtime.db.engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == [], f"models and migrations disagree; write a migration: {differences}"
+
+
+SEARCH_INDEX_REVISION = "0007"
+
+
+@pytest.fixture
+async def fresh_database_url(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database beside the test run's own, on the same footprint."""
+    if settings.is_sqlite:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url = make_url(settings.database_url)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    name = f"{url.database}_fresh"
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def test_the_search_index_covers_messages_stored_before_it_and_goes_away_cleanly(
+    fresh_database_url: str,
+) -> None:
+    config = migrate.alembic_config(fresh_database_url)
+    before = ScriptDirectory.from_config(config).get_revision(SEARCH_INDEX_REVISION).down_revision
+    admin = User(id=1, username="root", role=Role.ADMIN)
+    await migrate.upgrade_async(fresh_database_url, before)
+    engine = create_async_engine(fresh_database_url, poolclass=sa.pool.NullPool)
+
+    async def store_message(text: str) -> int:
+        async with engine.begin() as conn:
+            store_id = await conn.scalar(sa.select(Store.id).limit(1)) or await conn.scalar(
+                sa.insert(Store.__table__)
+                .values(key="k1", name="店", appid="wx1", appsecret_enc="-", token_enc="-", aes_key_enc="-")
+                .returning(Store.id)
+            )
+            conversation_id = await conn.scalar(sa.select(Conversation.id).limit(1)) or await conn.scalar(
+                sa.insert(Conversation.__table__)
+                .values(store_id=store_id, channel="commkf", peer_id="o_1")
+                .returning(Conversation.id)
+            )
+            return await conn.scalar(
+                sa.insert(Message.__table__)
+                .values(
+                    conversation_id=conversation_id,
+                    store_id=store_id,
+                    sender="buyer",
+                    text=text,
+                    sent_at=utcnow(),
+                )
+                .returning(Message.id)
+            )
+
+    async def found(q: str) -> list[int | None]:
+        async with AsyncSession(engine) as session:
+            hits = await search(session, admin, q)
+        assert isinstance(hits, list)
+        return [hit.message_id for hit in hits]
+
+    try:
+        old = await store_message("升级之前就有的退款消息")
+        await migrate.upgrade_async(fresh_database_url)
+        assert await found("之前就有") == [old]
+        await asyncio.to_thread(command.downgrade, config, before)
+        between = await store_message("降级以后写的退款消息")  # no trigger left behind to trip over
+        await migrate.upgrade_async(fresh_database_url)
+        assert await found("退款消息") == [between, old]
+    finally:
+        await engine.dispose()

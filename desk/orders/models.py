@@ -54,7 +54,9 @@ class Order(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("store.id", ondelete="CASCADE"))
-    order_id: Mapped[str] = mapped_column(sa.String(32))
+    order_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    """The platform's order id (digits). Indexed alone too: the inbox finds orders by id or id
+    prefix across every store a user sees (:mod:`desk.inbox.search`)."""
     buyer_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("buyer.id", ondelete="SET NULL"), index=True
     )
