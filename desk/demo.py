@@ -192,7 +192,6 @@ def demo_settings(options: DemoOptions) -> Settings:
     sim_url = f"http://{options.host}:{options.sim_port}"
     return base.with_changes(
         database_url=f"sqlite+aiosqlite:///{options.var / 'demo.db'}",
-        var_dir=str(options.var),
         host=options.host,
         port=options.port,
         worker="embedded",

@@ -45,6 +45,8 @@ class Runtime:
         self.db = Database(settings)
         self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
         self.secret_key = settings.resolved_secret_key()
+        self.secret_key_source = settings.secret_key_source()
+        """Where the key comes from (``DESK_SECRET_KEY`` or its file), for operators' messages."""
         self.secrets = SecretBox(self.secret_key)
         self._kv: dict[str, KeyValueStore] = {}
         self._services: list[BackgroundService] = []

@@ -79,13 +79,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(database_url: str) -> Settings:
     """Settings for tests: the run's database, Redis if CI gives one, no embedded worker."""
     return Settings(
         database_url=database_url,
         redis_url=os.environ.get("DESK_REDIS_URL") or None,
         secret_key="test-secret-key-" + "x" * 32,
-        var_dir=str(tmp_path_factory.mktemp("var")),
         worker="off",
     )
 
@@ -172,12 +171,16 @@ async def app_lifespan(app: Litestar) -> AsyncIterator[None]:
 
 @pytest.fixture
 def make_store(runtime: Runtime) -> Any:
-    """Create a store with encrypted test credentials: ``await make_store(name="…")``."""
+    """Create a store with encrypted test credentials: ``await make_store(name="…")``.
+
+    ``box=SecretBox("other key")`` seals its secrets with another key, as a process configured with
+    a different ``DESK_SECRET_KEY`` would have.
+    """
     counter = iter(range(1, 10_000))
 
     async def factory(name: str | None = None, **fields: Any) -> Store:
         n = next(counter)
-        box = runtime.secrets
+        box = fields.pop("box", runtime.secrets)
         values: dict[str, Any] = {
             "key": fields.pop("key", secrets.token_hex(8)),
             "name": name or f"测试店铺{n}",

@@ -8,9 +8,11 @@ Other domains add their store commands to the :data:`stores` group.
 from __future__ import annotations
 
 import click
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.errors import Invalid
+from desk.runtime import Runtime
 from desk.stores.models import Store, WeComCorp
 from desk.stores.services import (
     CorpForm,
@@ -20,6 +22,7 @@ from desk.stores.services import (
     corp_push_url,
     find_store,
     store_push_url,
+    unreadable_secrets,
 )
 
 __all__ = ["corps", "stores"]
@@ -42,6 +45,27 @@ CORP_OPTIONS = {
 }
 
 
+async def _refuse_a_foreign_key(session: AsyncSession, runtime: Runtime) -> None:
+    """Stop before saving credentials with a secret key that cannot read those already saved.
+
+    Such a key is not the one the web app and workers use (a command run with another
+    ``DESK_SECRET_KEY``, or against a database whose key file is elsewhere): what it saved would
+    be unreadable to them.
+    """
+    unreadable = await unreadable_secrets(session, runtime.secrets)
+    if not unreadable:
+        return
+    names = [f"store {name!r}" for name in unreadable.stores]
+    names += [f"corp {name!r}" for name in unreadable.corps]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise fail(
+        f"the secret key in use ({runtime.secret_key_source}) cannot decrypt the saved secrets of "
+        f"{len(names)} of {unreadable.total} stores and corps ({shown}), so it is not the key the "
+        "rest of this desk uses and nothing was saved. Run this command with the desk's "
+        "DESK_SECRET_KEY, or re-enter those secrets in Settings → Stores first."
+    )
+
+
 @main.group()
 def stores() -> None:
     """WeChat Channels stores (视频号小店)."""
@@ -60,6 +84,7 @@ def stores_add(name: str, appid: str, secret: str, token: str, aes_key: str) -> 
 
     async def add() -> Store:
         async with open_runtime(settings) as runtime, runtime.db.session() as session:
+            await _refuse_a_foreign_key(session, runtime)
             result = await StoreService(session, runtime.secrets).create(form)
             if isinstance(result, Invalid):
                 raise fail(result.one_line(STORE_OPTIONS))
@@ -105,6 +130,7 @@ def corps_add(*, name: str, corpid: str, secret: str, token: str, aes_key: str, 
 
     async def add() -> WeComCorp:
         async with open_runtime(settings) as runtime, runtime.db.session() as session:
+            await _refuse_a_foreign_key(session, runtime)
             store_id = ""
             if default_store:
                 store = await find_store(session, default_store)

@@ -23,7 +23,7 @@ from desk.errors import Invalid
 from desk.i18n import Message
 from desk.settings import Settings
 from desk.stores.models import Store, WeComCorp
-from desk.stores.secrets import SecretBox, mask
+from desk.stores.secrets import SecretBox, SecretError, mask
 from desk.stores.validation import (
     check_aes_key,
     check_appid,
@@ -39,12 +39,14 @@ __all__ = [
     "MaskedSecrets",
     "StoreForm",
     "StoreService",
+    "UnreadableSecrets",
     "all_stores",
     "corp_push_url",
     "find_store",
     "new_push_key",
     "store_push_url",
     "stores_visible_to",
+    "unreadable_secrets",
 ]
 
 Check = Callable[[str], Message | None]
@@ -73,11 +75,32 @@ class CorpForm(msgspec.Struct, kw_only=True):
 
 
 class MaskedSecrets(msgspec.Struct, frozen=True):
-    """A store's or corp's secrets as admins see them after saving: the last characters only."""
+    """A store's or corp's secrets as admins see them after saving: the last characters only.
+
+    ``readable`` is False when the secret key in use cannot decrypt them (it changed, or the row
+    was written by a process with another key): the masks are then empty and the admin must enter
+    the secrets again.
+    """
 
     secret: str
     token: str
     aes_key: str
+    readable: bool = True
+
+
+UNREADABLE = MaskedSecrets(secret="", token="", aes_key="", readable=False)
+
+
+class UnreadableSecrets(msgspec.Struct, frozen=True):
+    """Saved stores and corps whose secrets the key in use cannot decrypt, by name."""
+
+    stores: list[str]
+    corps: list[str]
+    total: int
+    """How many stores and corps are saved in all."""
+
+    def __bool__(self) -> bool:
+        return bool(self.stores or self.corps)
 
 
 def new_push_key() -> str:
@@ -113,10 +136,43 @@ def _check_secrets(
 
 
 def _masked(box: SecretBox, secret_enc: str, token_enc: str, aes_key_enc: str) -> MaskedSecrets:
-    return MaskedSecrets(
-        secret=mask(box.decrypt(secret_enc)),
-        token=mask(box.decrypt(token_enc)),
-        aes_key=mask(box.decrypt(aes_key_enc)),
+    try:
+        return MaskedSecrets(
+            secret=mask(box.decrypt(secret_enc)),
+            token=mask(box.decrypt(token_enc)),
+            aes_key=mask(box.decrypt(aes_key_enc)),
+        )
+    except SecretError:
+        return UNREADABLE
+
+
+def _readable(box: SecretBox, *ciphertexts: str) -> bool:
+    try:
+        for ciphertext in ciphertexts:
+            box.decrypt(ciphertext)
+    except SecretError:
+        return False
+    return True
+
+
+async def unreadable_secrets(session: AsyncSession, box: SecretBox) -> UnreadableSecrets:
+    """The saved stores and corps whose secrets ``box`` cannot decrypt.
+
+    A process about to save credentials checks this first: if its key cannot read what is already
+    saved, it is not the key the rest of the desk uses, and what it wrote would be unreadable there.
+    """
+    stores = (
+        await session.execute(sa.select(Store.name, Store.appsecret_enc, Store.token_enc, Store.aes_key_enc))
+    ).all()
+    corps = (
+        await session.execute(
+            sa.select(WeComCorp.name, WeComCorp.secret_enc, WeComCorp.token_enc, WeComCorp.aes_key_enc)
+        )
+    ).all()
+    return UnreadableSecrets(
+        stores=[row[0] for row in stores if not _readable(box, *row[1:])],
+        corps=[row[0] for row in corps if not _readable(box, *row[1:])],
+        total=len(stores) + len(corps),
     )
 
 
@@ -190,8 +246,9 @@ class StoreService:
         return store
 
     async def update(self, store: Store, form: StoreForm) -> Store | Invalid:
-        """Change a store. Blank secret fields keep the stored secrets; the push key never changes
-        (the platform would lose the URL)."""
+        """Change a store. Blank secret fields keep the stored secrets — unless those cannot be
+        decrypted, then all three are required again; the push key never changes (the platform
+        would lose the URL)."""
         form = _stripped(form)
         errors = await self._check(form, current=store)
         if errors:
@@ -214,6 +271,9 @@ class StoreService:
         return store
 
     async def _check(self, form: StoreForm, current: Store | None) -> dict[str, Message]:
+        keep_allowed = current is not None and _readable(
+            self.box, current.appsecret_enc, current.token_enc, current.aes_key_enc
+        )
         errors: dict[str, Message] = {}
         if problem := check_name(form.name):
             errors["name"] = problem
@@ -227,7 +287,7 @@ class StoreService:
                 "token": (form.token, check_push_token),
                 "aes_key": (form.aes_key, check_aes_key),
             },
-            required=current is None,
+            required=not keep_allowed,
             errors=errors,
         )
         return errors
@@ -271,7 +331,8 @@ class CorpService:
         return corp
 
     async def update(self, corp: WeComCorp, form: CorpForm) -> WeComCorp | Invalid:
-        """Change a corp; blank secret fields keep the stored secrets."""
+        """Change a corp; blank secret fields keep the stored secrets unless those cannot be
+        decrypted (then all three are required again)."""
         form = _stripped(form)
         errors, default_store_id = await self._check(form, current=corp)
         if errors:
@@ -298,6 +359,9 @@ class CorpService:
         self, form: CorpForm, current: WeComCorp | None
     ) -> tuple[dict[str, Message], int | None]:
         errors: dict[str, Message] = {}
+        keep_allowed = current is not None and _readable(
+            self.box, current.secret_enc, current.token_enc, current.aes_key_enc
+        )
         if problem := check_name(form.name):
             errors["name"] = problem
         if problem := check_corpid(form.corpid):
@@ -310,7 +374,7 @@ class CorpService:
                 "token": (form.token, check_push_token),
                 "aes_key": (form.aes_key, check_aes_key),
             },
-            required=current is None,
+            required=not keep_allowed,
             errors=errors,
         )
         default_store_id = None

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from desk.accounts.models import Role
 from desk.stores.models import Store, WeComCorp
+from desk.stores.secrets import SecretBox
 from tests.conftest import TEST_AES_KEY, login
 from tests.shell.helpers import post_form
 
@@ -150,3 +151,60 @@ async def test_wecom_corps_add_edit_and_list(client, app, runtime, make_user, ma
         row = await session.get_one(WeComCorp, row.id)
     assert (row.name, row.default_store_id) == ("改名", None)
     assert runtime.secrets.decrypt(row.secret_enc) == SECRET
+
+
+async def test_a_store_with_unreadable_secrets_is_listed_with_a_badge_and_fixed_from_its_form(
+    client, app, runtime, make_user, make_store
+) -> None:
+    other = SecretBox("a different secret key")
+    foreign = await make_store("外来店铺", box=other)
+    await make_store("本店", appsecret="readable-secret-1")
+    await as_admin(client, app, make_user)
+    listing = await client.get("/settings/stores")
+    assert listing.status_code == 200
+    row = listing.text[listing.text.index("外来店铺") :].split("</tr>")[0]
+    assert "密钥无法解密" in row
+    assert f'href="/settings/stores/{foreign.id}">重新填写密钥' in row
+    assert "••••••••et-1" in listing.text  # the readable store still shows its masks
+    form = await client.get(f"/settings/stores/{foreign.id}")
+    assert form.status_code == 200
+    assert "无法解密这里保存的" in form.text
+    r = await post_form(
+        client, f"/settings/stores/{foreign.id}", {"name": "外来店铺", "appid": foreign.appid}
+    )
+    assert r.status_code == 400
+    for field in ("appsecret", "token", "aes_key"):
+        assert f'id="f-{field}-error"' in r.text
+    fixed = {
+        "name": "外来店铺",
+        "appid": foreign.appid,
+        "appsecret": SECRET,
+        "token": TOKEN,
+        "aes_key": TEST_AES_KEY,
+    }
+    r = await post_form(client, f"/settings/stores/{foreign.id}", fixed)
+    assert r.status_code in (302, 303)
+    listing = await client.get("/settings/stores")
+    assert "密钥无法解密" not in listing.text
+    assert "••••••••" + SECRET[-4:] in listing.text
+
+
+async def test_a_corp_with_unreadable_secrets_is_listed_with_a_badge(client, app, runtime, make_user) -> None:
+    other = SecretBox("a different secret key")
+    async with runtime.db.session() as session:
+        corp = WeComCorp(
+            key="corpkey1",
+            name="品牌企微",
+            corpid="ww1234567890abcdef",
+            secret_enc=other.encrypt("x"),
+            token_enc=other.encrypt("y"),
+            aes_key_enc=other.encrypt("z"),
+        )
+        session.add(corp)
+    await as_admin(client, app, make_user)
+    listing = await client.get("/settings/wecom")
+    assert listing.status_code == 200
+    assert "密钥无法解密" in listing.text
+    assert f'href="/settings/wecom/{corp.id}">重新填写密钥' in listing.text
+    form = await client.get(f"/settings/wecom/{corp.id}")
+    assert "无法解密这里保存的" in form.text

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import asyncio
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from desk import migrate
+from desk.cli import main
+from desk.runtime import Runtime
+from desk.settings import Settings
 from desk.stores.models import Store, WeComCorp
+from desk.stores.secrets import SecretBox
 from tests.conftest import TEST_AES_KEY
 from tests.shell.helpers import run_cli
 
@@ -80,3 +90,59 @@ async def test_corps_add_and_list(settings, runtime, make_store) -> None:
     assert result.stdout.strip().endswith(f"/webhooks/wecom/{row.key}")
     listing = await run_cli(settings, "corps", "list")
     assert "ww1234567890abcdef" in listing.output
+
+
+async def test_stores_add_refuses_a_key_that_cannot_read_the_saved_secrets(
+    settings, runtime, make_store
+) -> None:
+    other = SecretBox("the key of another desk")
+    await make_store("旗舰店", box=other)
+    result = await run_cli(settings, *ADD, "--aes-key", TEST_AES_KEY)
+    assert result.exit_code != 0
+    assert result.output.startswith("Error: the secret key in use (DESK_SECRET_KEY)")
+    assert "store '旗舰店'" in result.output
+    assert "Traceback" not in result.output
+    assert [s.name for s in await all_rows(runtime, Store)] == ["旗舰店"]
+    corp = ["corps", "add", "--name", "品牌", "--corpid", "ww1234567890abcdef", "--secret", "sec"]
+    result = await run_cli(settings, *corp, "--token", "tok123", "--aes-key", TEST_AES_KEY)
+    assert result.exit_code != 0
+    assert await all_rows(runtime, WeComCorp) == []
+
+
+async def test_commands_run_from_any_folder_use_the_key_beside_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "data" / "desk.db"
+    database.parent.mkdir()
+    url = f"sqlite+aiosqlite:///{database}"
+    await migrate.upgrade_async(url)
+    env = {"DESK_DATABASE_URL": url}
+    for n, folder in enumerate(("one", "two"), start=1):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        args = [*ADD[:3], f"店铺{n}", "--appid", f"wx{n}234567890abcdef", *ADD[6:], "--aes-key", TEST_AES_KEY]
+        result = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+        assert result.exit_code == 0, result.output
+        assert list((tmp_path / folder).iterdir()) == []
+    key = (tmp_path / "data" / "secret.key").read_text()
+    box = SecretBox(key)
+    runtime = Runtime(Settings(database_url=url, secret_key=key))
+    try:
+        async with runtime.db.session() as session:
+            stores = list(await session.scalars(sa.select(Store).order_by(Store.id)))
+    finally:
+        await runtime.stop()
+    assert [box.decrypt(s.appsecret_enc) for s in stores] == ["s3cret", "s3cret"]
+    result = await asyncio.to_thread(
+        CliRunner().invoke, main, [*ADD, "--aes-key", TEST_AES_KEY], env={**env, "DESK_SECRET_KEY": "another"}
+    )
+    assert result.exit_code != 0
+    assert "cannot decrypt the saved secrets of 2 of 2 stores and corps" in result.output
+
+
+async def test_a_postgresql_desk_without_desk_secret_key_is_a_clear_error() -> None:
+    env = {"DESK_DATABASE_URL": "postgresql+asyncpg://desk@127.0.0.1:1/desk", "DESK_SECRET_KEY": ""}
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["stores", "list"], env=env)
+    assert result.exit_code != 0
+    assert result.output.startswith("Error: DESK_SECRET_KEY must be set")
+    assert "Traceback" not in result.output
