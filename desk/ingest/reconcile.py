@@ -127,7 +127,12 @@ def _windows(
         return [_Window(since, now)]
     if watermark is None:
         return [_Window(now - FIRST_RUN_LOOKBACK, now)]
-    return [_Window(watermark - dt.timedelta(seconds=overlap), watermark), _Window(watermark, now)]
+    windows = [_Window(watermark - dt.timedelta(seconds=overlap), watermark)]
+    if watermark < now:
+        # Another process may have reconciled since this run read the clock (a watermark after
+        # ``now``): then there is nothing newer to list.
+        windows.append(_Window(watermark, now))
+    return windows
 
 
 async def reconcile_store(
