@@ -41,7 +41,7 @@ from desk.runtime import Runtime
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
 from desk.stores import controllers as stores_controllers
-from desk.stores.models import Store, WeComCorp
+from desk.stores.models import PlatformToken, Store, WeComCorp
 from desk.templating import template_config
 
 __all__ = ["SESSION_COOKIE", "create_app", "metadata", "session_config"]
@@ -53,6 +53,7 @@ MODELS = (
     ApiToken,
     Store,
     WeComCorp,
+    PlatformToken,
     PlatformEvent,
     KfCursor,
     Buyer,

@@ -122,8 +122,9 @@ class ChannelsClient:
         http: the caller's shared ``httpx.AsyncClient``.
         tokens: the shared token cache (memory or Redis).
         base_url: the API host (the real one, or the simulator's).
-        stable_token: fetch tokens with ``POST /cgi-bin/stable_token`` (which does not invalidate
-            the previous token) instead of ``GET /cgi-bin/token``.
+        stable_token: fetch tokens with ``POST /cgi-bin/stable_token`` (the default: the platform
+            keeps it apart from ``/cgi-bin/token``, and asking again does not invalidate it);
+            False uses ``GET /cgi-bin/token``, where every call retires the previous token.
         retry: retry limits and delays; ``sleep``: how to wait between retries (tests).
         timeout: seconds per request; ``None`` keeps the ``http`` client's timeouts.
         clock: the current epoch time, for token expiry and open-ended ranges (tests pass their own).
@@ -137,7 +138,7 @@ class ChannelsClient:
         http: httpx.AsyncClient,
         tokens: TokenStore,
         base_url: str = "https://api.weixin.qq.com",
-        stable_token: bool = False,
+        stable_token: bool = True,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         timeout: float | None = None,
@@ -163,23 +164,8 @@ class ChannelsClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _fetch_token(self, force: bool) -> tuple[str, int]:
-        if self._stable_token:
-            body = {
-                "grant_type": "client_credential",
-                "appid": self.appid,
-                "secret": self._secret,
-                "force_refresh": force,
-            }
-            reply = await self._caller.call(
-                "POST",
-                "cgi-bin/stable_token",
-                json=body,
-                idempotent=True,
-                with_token=False,
-                refused=CredentialError,
-            )
-        else:
+    async def _fetch_token(self, refused: str | None) -> tuple[str, int]:
+        if not self._stable_token:
             params = {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret}
             reply = await self._caller.call(
                 "GET",
@@ -189,8 +175,32 @@ class ChannelsClient:
                 with_token=False,
                 refused=CredentialError,
             )
-        token = reply_as(reply, TokenReply, "cgi-bin/stable_token" if self._stable_token else "cgi-bin/token")
+            token = reply_as(reply, TokenReply, "cgi-bin/token")
+            return token.access_token, token.expires_in
+        # A refused stable token is usually already replaced (renewed, or forced by another
+        # process): ask normally first, and force only if the platform still hands out the refused
+        # one — forcing is limited to 20 a day and retires the token every other process holds.
+        token = await self._stable_token_call(force=False)
+        if refused is not None and token.access_token == refused:
+            token = await self._stable_token_call(force=True)
         return token.access_token, token.expires_in
+
+    async def _stable_token_call(self, *, force: bool) -> TokenReply:
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self._secret,
+            "force_refresh": force,
+        }
+        reply = await self._caller.call(
+            "POST",
+            "cgi-bin/stable_token",
+            json=body,
+            idempotent=True,
+            with_token=False,
+            refused=CredentialError,
+        )
+        return reply_as(reply, TokenReply, "cgi-bin/stable_token")
 
     async def _post(self, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
         return await self._caller.call("POST", f"channels/ec/{path}", json=body, idempotent=idempotent)

@@ -6,9 +6,10 @@ token. :class:`TokenRefresher` therefore refreshes *single-flight* — under the
 asyncio lock in the process, plus a Redis lock across processes for :class:`RedisTokenStore`) it
 re-reads the cache and only calls the platform if nobody else has refreshed meanwhile.
 
-Tokens are refreshed a little before they expire (``margin``), and on demand after the platform
-refused one (:meth:`TokenRefresher.force_refresh`), in which case callers that saw the same
-refused token share one refresh too.
+Tokens are refreshed a little before they expire (``margin``: inside the last five minutes, when
+``stable_token`` hands out the next token rather than the current one again), and on demand after
+the platform refused one (:meth:`TokenRefresher.force_refresh`), in which case callers that saw the
+same refused token share one refresh too.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FetchToken = Callable[[bool], Awaitable[tuple[str, int]]]
-"""Calls the platform's token endpoint: ``force`` → ``(access_token, expires_in)``."""
+FetchToken = Callable[[str | None], Awaitable[tuple[str, int]]]
+"""Calls the platform's token endpoint → ``(access_token, expires_in)``. Its argument is the token
+the platform just refused (a new one is needed even if the endpoint would return that one again),
+or None for an ordinary refresh."""
 
 Clock = Callable[[], float]
 
@@ -194,7 +197,9 @@ class TokenRefresher:
         store: the shared cache (and lock).
         key: this app's key in the store (see :func:`token_key`).
         fetch: calls the platform's token endpoint.
-        margin: refresh this many seconds before the token expires (at most half its lifetime).
+        margin: refresh this many seconds before the token expires (at most a quarter of its
+            lifetime). Four minutes: late enough that ``stable_token``, which renews its token in
+            the last five, answers with the next token instead of the same one again.
         clock: the current epoch time; tests pass their own.
     """
 
@@ -204,7 +209,7 @@ class TokenRefresher:
         key: str,
         fetch: FetchToken,
         *,
-        margin: float = 300.0,
+        margin: float = 240.0,
         clock: Clock = time.time,
     ) -> None:
         self.store = store
@@ -243,7 +248,7 @@ class TokenRefresher:
             ):
                 return cached.access_token
             try:
-                access_token, expires_in = await self._fetch(stale is not None)
+                access_token, expires_in = await self._fetch(stale)
             except (PlatformUnavailableError, PlatformBusyError):
                 # Refreshing early failed but the current token still works: keep using it.
                 if stale is None and cached is not None and cached.is_valid(self._clock()):
@@ -257,7 +262,7 @@ class TokenRefresher:
             token = CachedToken(
                 access_token=access_token,
                 expires_at=now + lifetime,
-                refresh_at=now + max(lifetime - self.margin, lifetime / 2),
+                refresh_at=now + lifetime - min(self.margin, lifetime / 4),
             )
             await self.store.set(self.key, token, lifetime)
             return access_token

@@ -113,8 +113,8 @@ class WeComClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _fetch_token(self, force: bool) -> tuple[str, int]:
-        # gettoken returns the current token until it expires; ``force`` cannot change that.
+    async def _fetch_token(self, refused: str | None) -> tuple[str, int]:
+        # gettoken returns the current token until it expires; a refusal cannot change that.
         params = {"corpid": self.corpid, "corpsecret": self._secret}
         reply = await self._caller.call(
             "GET",

@@ -87,7 +87,7 @@ class StoresAdminController(Controller):
         self, stores: NamedDependency[StoreService], store_id: FromPath[int], notice: FromQuery[str] = ""
     ) -> Template:
         store = _found(await stores.get(store_id))
-        form = StoreForm(name=store.name, appid=store.appid)
+        form = StoreForm(name=store.name, appid=store.appid, token_api=store.token_api)
         return _store_form(form, store=store, masked=stores.masked(store), notice=_notice(notice))
 
     @post("/{store_id:int}", name="stores-admin:update", status_code=200)

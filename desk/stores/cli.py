@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.errors import Invalid
 from desk.runtime import Runtime
-from desk.stores.models import Store, WeComCorp
+from desk.stores.models import Store, TokenApi, WeComCorp
 from desk.stores.services import (
     CorpForm,
     CorpService,
@@ -34,6 +34,7 @@ STORE_OPTIONS = {
     "appsecret": "--secret",
     "token": "--token",
     "aes_key": "--aes-key",
+    "token_api": "--token-api",
 }
 CORP_OPTIONS = {
     "name": "--name",
@@ -77,10 +78,20 @@ def stores() -> None:
 @click.option("--secret", default="", help="The store's AppSecret.")
 @click.option("--token", default="", help="Message push Token (3–32 letters or digits).")
 @click.option("--aes-key", default="", help="Message push EncodingAESKey (43 characters).")
-def stores_add(name: str, appid: str, secret: str, token: str, aes_key: str) -> None:
+@click.option(
+    "--token-api",
+    type=click.Choice([api.value for api in TokenApi]),
+    default=TokenApi.STABLE.value,
+    show_default=True,
+    help="How access tokens are fetched: stable_token, or the classic /cgi-bin/token (each fetch "
+    "retires the previous token; only if your setup needs it).",
+)
+def stores_add(*, name: str, appid: str, secret: str, token: str, aes_key: str, token_api: str) -> None:
     """Connect a store and print its push URL (enter it in the store backend's 消息推送)."""
     settings = load_cli_settings()
-    form = StoreForm(name=name, appid=appid, appsecret=secret, token=token, aes_key=aes_key)
+    form = StoreForm(
+        name=name, appid=appid, appsecret=secret, token=token, aes_key=aes_key, token_api=token_api
+    )
 
     async def add() -> Store:
         async with open_runtime(settings) as runtime, runtime.db.session() as session:

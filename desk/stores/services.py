@@ -22,7 +22,7 @@ from desk.accounts.scoping import scoped
 from desk.errors import Invalid
 from desk.i18n import Message
 from desk.settings import Settings
-from desk.stores.models import Store, WeComCorp
+from desk.stores.models import Store, TokenApi, WeComCorp
 from desk.stores.secrets import SecretBox, SecretError, mask
 from desk.stores.validation import (
     check_aes_key,
@@ -60,6 +60,8 @@ class StoreForm(msgspec.Struct, kw_only=True):
     appsecret: str = ""
     token: str = ""
     aes_key: str = ""
+    token_api: str = TokenApi.STABLE.value
+    """A :class:`~desk.stores.models.TokenApi` value."""
 
 
 class CorpForm(msgspec.Struct, kw_only=True):
@@ -240,6 +242,7 @@ class StoreService:
             appsecret_enc=self.box.encrypt(form.appsecret),
             token_enc=self.box.encrypt(form.token),
             aes_key_enc=self.box.encrypt(form.aes_key),
+            token_api=form.token_api,
         )
         self.session.add(store)
         await self.session.flush()
@@ -255,6 +258,7 @@ class StoreService:
             return Invalid(errors)
         store.name = form.name
         store.appid = form.appid
+        store.token_api = form.token_api
         if form.appsecret:
             store.appsecret_enc = self.box.encrypt(form.appsecret)
         if form.token:
@@ -281,6 +285,8 @@ class StoreService:
             errors["appid"] = problem
         elif await _taken(self.session, Store.appid, form.appid, current):
             errors["appid"] = Message("stores.error.appid_taken")
+        if form.token_api not in {api.value for api in TokenApi}:
+            errors["token_api"] = Message("stores.error.token_api")
         _check_secrets(
             {
                 "appsecret": (form.appsecret, check_secret),

@@ -58,7 +58,7 @@ async def test_an_admin_fixes_a_bad_aes_key_and_the_store_list_masks_secrets(
         await page.get_by_label("店铺名称").fill("旗舰店")
         await page.get_by_label("AppID").fill("wx1234567890abcdef")
         await page.get_by_label("AppSecret").fill(APPSECRET)
-        await page.get_by_label("Token").fill(PUSH_TOKEN)
+        await page.get_by_label("Token（令牌）").fill(PUSH_TOKEN)
         await page.get_by_label("EncodingAESKey").fill(aes_key)
         await page.get_by_role("button", name="接入店铺").click()
 
