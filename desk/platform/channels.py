@@ -34,7 +34,7 @@ from desk.platform.channels_types import (
     SensitiveInfo,
 )
 from desk.platform.errors import CredentialError, PlatformUnavailableError
-from desk.platform.tokens import TokenRefresher, TokenReply, TokenStore, token_key
+from desk.platform.tokens import TokenOutcome, TokenRefresher, TokenReply, TokenStore, token_key
 
 __all__ = [
     "AFTERSALE_WINDOW_S",
@@ -128,6 +128,8 @@ class ChannelsClient:
         retry: retry limits and delays; ``sleep``: how to wait between retries (tests).
         timeout: seconds per request; ``None`` keeps the ``http`` client's timeouts.
         clock: the current epoch time, for token expiry and open-ended ranges (tests pass their own).
+        on_token_fetch: told how each call of the token endpoint ended (see
+            :data:`~desk.platform.tokens.TokenOutcome`).
     """
 
     def __init__(
@@ -143,13 +145,18 @@ class ChannelsClient:
         sleep: Sleep = asyncio.sleep,
         timeout: float | None = None,
         clock: Callable[[], float] = time.time,
+        on_token_fetch: TokenOutcome | None = None,
     ) -> None:
         self.appid = appid
         self._secret = secret
         self._stable_token = stable_token
         self._clock = clock
         self.tokens = TokenRefresher(
-            tokens, token_key("channels", appid, secret), self._fetch_token, clock=clock
+            tokens,
+            token_key("channels", appid, secret),
+            self._fetch_token,
+            clock=clock,
+            on_fetch=on_token_fetch,
         )
         self._caller = ApiCaller(
             http=http,
@@ -161,6 +168,15 @@ class ChannelsClient:
             sleep=sleep,
             timeout=timeout,
         )
+
+    async def check_credentials(self) -> None:
+        """Call the token endpoint now: returns when the platform accepts the appid and secret.
+
+        Raises:
+            CredentialError: the platform refused them (wrong appid or secret, IP not allowed…).
+            PlatformUnavailableError: no usable answer.
+        """
+        await self.tokens.verify()
 
     # -- plumbing ---------------------------------------------------------------------------
 
