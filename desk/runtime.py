@@ -9,7 +9,8 @@ embedded worker) that start after the database is reachable and stop before it i
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -51,6 +52,7 @@ class Runtime:
         self._kv: dict[str, KeyValueStore] = {}
         self._services: list[BackgroundService] = []
         self._started: list[BackgroundService] = []
+        self._credential_caches: list[weakref.WeakMethod[Callable[[], None]]] = []
 
     def kv(self, namespace: str) -> KeyValueStore:
         """A key-value store for one concern (``sessions``, ``tokens``, ``throttle``…).
@@ -69,6 +71,23 @@ class Runtime:
 
     def add_service(self, service: BackgroundService) -> None:
         self._services.append(service)
+
+    def add_credential_cache(self, forget: Callable[[], None]) -> None:
+        """Register the ``forget`` method of something that caches decrypted credentials (the
+        push verifier, the platform clients): :meth:`credentials_saved` calls it. Held weakly."""
+        self._credential_caches.append(weakref.WeakMethod(forget))
+
+    def credentials_saved(self) -> None:
+        """An admin saved a store's or corp's credentials: this process drops what it cached, so
+        the next push and the next platform call use the new ones. Other processes' caches
+        expire within seconds, and a platform client whose credentials are refused is rebuilt."""
+        alive = []
+        for reference in self._credential_caches:
+            forget = reference()
+            if forget is not None:
+                forget()
+                alive.append(reference)
+        self._credential_caches = alive
 
     async def check_database(self) -> None:
         """Raise :class:`DatabaseUnavailableError` naming the (redacted) URL if it cannot be reached."""

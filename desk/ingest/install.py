@@ -33,6 +33,7 @@ class Ingest:
         settings = runtime.settings
         self.stored = asyncio.Event()
         self.credentials = CredentialCache(runtime.db, runtime.secrets)
+        runtime.add_credential_cache(self.credentials.clear)
         self.writer = EventWriter(
             runtime.db,
             batch_max=settings.ingest_batch_max,

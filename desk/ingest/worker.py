@@ -31,6 +31,7 @@ from desk.db import Database
 from desk.ingest.handlers import HANDLERS, FetchContext, Fetched, Handler, HandlerError, WorkItem
 from desk.ingest.models import EventSource, EventState
 from desk.ingest.queue import ClaimedEvent, EventQueue, RetryPolicy
+from desk.platform.errors import CredentialError
 from desk.platform.events import EventDecodeError, decode_channels_event, decode_wecom_event
 from desk.settings import Settings
 from desk.stores.clients import PlatformClients
@@ -208,6 +209,7 @@ class Worker:
             held = await self.queue.hold(conn, [event.id for event in claimed])
             done: list[int] = []
             applied_keys: set[Hashable] = set()
+            refused: set[int] = set()  # failed because the store's credentials are refused
             for item in sorted(items, key=lambda item: _lock_order(item, self._fetch_key(item))):
                 event_id = item.claimed.id
                 if event_id not in held:
@@ -224,6 +226,8 @@ class Worker:
                     # else: an earlier event of this batch already wrote the same answer.
                 except Exception as exc:  # one event's failure must not stop the batch
                     failures[event_id] = _describe(exc)
+                    if isinstance(exc, CredentialError):
+                        refused.add(event_id)
                     continue
                 done.append(event_id)
                 if key is not None:
@@ -233,7 +237,7 @@ class Worker:
                 if event.id in failures and event.id in held:
                     state = await self.queue.fail(conn, event, failures[event.id])
                     log.log(
-                        logging.ERROR if state is EventState.PARKED else logging.WARNING,
+                        _failure_level(state, credentials_refused=event.id in refused),
                         "event %d (%s, try %d) failed, now %s: %s",
                         event.id,
                         event.event_type,
@@ -242,6 +246,14 @@ class Worker:
                         failures[event.id],
                     )
         return len(done), sum(1 for event in claimed if event.id in failures and event.id in held)
+
+
+def _failure_level(state: EventState, *, credentials_refused: bool) -> int:
+    if state is EventState.PARKED:
+        return logging.ERROR
+    # Refused credentials fail every event of the store until an admin fixes them; the store's
+    # connection state logs that once (desk.stores.health), not once per event and retry.
+    return logging.DEBUG if credentials_refused else logging.WARNING
 
 
 def _lock_order(item: WorkItem, key: Hashable | None) -> tuple[int, str, int]:

@@ -12,6 +12,7 @@ seconds, so an admin's new secret reaches running workers without a restart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TypeVar
 
@@ -19,9 +20,12 @@ import httpx
 import sqlalchemy as sa
 
 from desk.platform.channels import ChannelsClient
+from desk.platform.errors import CredentialError
 from desk.platform.tokens import RedisTokenStore, TokenStore
 from desk.platform.wecom import WeComClient
 from desk.runtime import Runtime
+from desk.stores.connection import describe_failure
+from desk.stores.health import record_connection
 from desk.stores.models import Store, TokenApi, WeComCorp
 from desk.stores.tokens import SqlTokenStore
 
@@ -59,6 +63,29 @@ class PlatformClients:
         self._wecom: dict[int, tuple[float, WeComClient]] = {}
         # A batch asks for the same store's client from many tasks at once: one of them builds it.
         self._building = asyncio.Lock()
+        runtime.add_credential_cache(self.forget)
+
+    def forget(self) -> None:
+        """Drop every client built so far: the next call reads the credentials again."""
+        self._channels.clear()
+        self._wecom.clear()
+
+    async def _token_fetched(
+        self, model: type[Store] | type[WeComCorp], account_id: int, outcome: BaseException | None
+    ) -> None:
+        """Record whether the platform accepted the account's credentials (one log line when that
+        changes); a client whose credentials were refused is dropped, so that the next call picks
+        up what an admin may have fixed meanwhile."""
+        settings = self._runtime.settings
+        problem = None
+        if outcome is not None:
+            wecom = model is WeComCorp
+            base_url = settings.wecom_api_base if wecom else settings.channels_api_base
+            problem = describe_failure(outcome, base_url=base_url, wecom=wecom)
+        async with self._runtime.db.engine.begin() as conn:
+            await record_connection(conn, model, account_id, problem)
+        if isinstance(outcome, CredentialError):
+            (self._wecom if model is WeComCorp else self._channels).pop(account_id, None)
 
     async def channels(self, store_id: int) -> ChannelsClient:
         """The client of store ``store_id``.
@@ -93,6 +120,7 @@ class PlatformClients:
             tokens=self.tokens,
             base_url=self._runtime.settings.channels_api_base,
             stable_token=row.token_api != TokenApi.CLASSIC,
+            on_token_fetch=functools.partial(self._token_fetched, Store, store_id),
         )
 
     async def wecom(self, corp_id: int) -> WeComClient:
@@ -127,6 +155,7 @@ class PlatformClients:
             http=self.http,
             tokens=self.tokens,
             base_url=self._runtime.settings.wecom_api_base,
+            on_token_fetch=functools.partial(self._token_fetched, WeComCorp, corp_id),
         )
 
     async def aclose(self) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.db import Base, BigId, TimestampMixin
+from desk.i18n import Message
 
-__all__ = ["PlatformToken", "Store", "TokenApi", "WeComCorp"]
+__all__ = ["ConnectionHealthMixin", "PlatformToken", "Store", "TokenApi", "WeComCorp"]
+
+_problem = msgspec.json.Decoder(Message)
 
 
 class TokenApi(enum.StrEnum):
@@ -24,17 +28,32 @@ class TokenApi(enum.StrEnum):
     merchants whose setup needs the classic token."""
 
 
-class Store(TimestampMixin, Base):
+class ConnectionHealthMixin:
+    """Whether the platform accepts the account's credentials, as last seen (see
+    :mod:`desk.stores.health`): ``connection_error`` holds the problem as an encoded
+    :class:`~desk.i18n.Message` since ``connection_error_at``, and is empty while calls work."""
+
+    connection_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    connection_error_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    @property
+    def connection_problem(self) -> Message | None:
+        """The recorded problem, ready to show in the reader's language."""
+        if not self.connection_error:
+            return None
+        try:
+            return _problem.decode(self.connection_error)
+        except msgspec.DecodeError:  # written by hand or by another version: show it as it is
+            return Message("stores.check.unknown", {"detail": self.connection_error[:200]})
+
+
+class Store(ConnectionHealthMixin, TimestampMixin, Base):
     """One Channels store (视频号小店).
 
     ``key`` is a random public slug that names the store in its push URL
     (``/webhooks/channels/{key}``) so that URLs do not reveal the appid or an enumerable id.
     The ``*_enc`` columns hold Fernet ciphertext (see :mod:`desk.stores.secrets`). Names are
     unique: agents, filters and ``desk stores sync NAME`` tell stores apart by them.
-
-    ``connection_error`` is set while the platform refuses the store's credentials (or cannot be
-    reached to fetch a token): the problem as an encoded :class:`~desk.i18n.Message`, since
-    ``connection_error_at`` (see :mod:`desk.stores.health`).
     """
 
     __tablename__ = "store"
@@ -50,14 +69,12 @@ class Store(TimestampMixin, Base):
     """A :class:`TokenApi` value."""
     is_active: Mapped[bool] = mapped_column(default=True)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")
-    connection_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
-    connection_error_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Reconciliation watermarks: everything updated before these instants has been compared.
     orders_synced_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     aftersales_synced_until: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
-class WeComCorp(TimestampMixin, Base):
+class WeComCorp(ConnectionHealthMixin, TimestampMixin, Base):
     """A WeCom (企业微信) corp: its kf accounts and contact ways hand buyers to staff.
 
     Buyers who write through a WeCom kf account are filed under ``default_store_id``.
@@ -76,9 +93,6 @@ class WeComCorp(TimestampMixin, Base):
         BigId, sa.ForeignKey("store.id", ondelete="SET NULL"), default=None
     )
     is_active: Mapped[bool] = mapped_column(default=True)
-    connection_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
-    """As :attr:`Store.connection_error`."""
-    connection_error_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class PlatformToken(Base):

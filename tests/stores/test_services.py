@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import sqlalchemy as sa
 
 from desk.errors import Invalid
@@ -97,6 +98,19 @@ async def test_update_keeps_blank_secrets_and_replaces_given_ones(runtime) -> No
         assert runtime.secrets.decrypt(row.appsecret_enc) == GOOD.appsecret
         assert runtime.secrets.decrypt(row.token_enc) == GOOD.token
         assert runtime.secrets.decrypt(row.aes_key_enc) == OTHER_AES_KEY
+
+
+async def test_store_names_are_unique(runtime, make_store) -> None:
+    await make_store("旗舰店")
+    async with runtime.db.session() as session:
+        service = StoreService(session, runtime.secrets)
+        result = await service.create(msgspec.structs.replace(GOOD, name=" 旗舰店 "))
+        assert isinstance(result, Invalid)
+        assert result.errors["name"].key == "stores.error.name_taken"
+        store = await service.create(msgspec.structs.replace(GOOD, name="户外店"))
+        assert isinstance(await service.update(store, StoreForm(name="户外店", appid=GOOD.appid)), Store)
+        result = await service.update(store, StoreForm(name="旗舰店", appid=GOOD.appid))
+        assert set(result.errors) == {"name"}
 
 
 async def test_update_may_keep_its_own_appid_but_not_take_anothers(runtime, make_store) -> None:
