@@ -147,7 +147,6 @@ def desk_env(url: str, secret_key: str, **extra: str) -> dict[str, str]:
         DESK_SECRET_KEY=secret_key,
         DESK_LOG_LEVEL="WARNING",
         DESK_WORKER="off",
-        DESK_VAR_DIR=tempfile.mkdtemp(prefix="desk-bench-"),
     )
     if os.environ.get("DESK_REDIS_URL"):
         env["DESK_REDIS_URL"] = os.environ["DESK_REDIS_URL"]

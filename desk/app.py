@@ -63,7 +63,7 @@ from desk.security_headers import SecurityHeaders
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
 from desk.stores import controllers as stores_controllers
-from desk.stores.models import Store, WeComCorp
+from desk.stores.models import PlatformToken, Store, WeComCorp
 from desk.templating import template_config
 from desk.timers.models import Timer
 
@@ -77,6 +77,7 @@ MODELS = (
     BackoffCounter,
     Store,
     WeComCorp,
+    PlatformToken,
     PlatformEvent,
     KfCursor,
     Buyer,

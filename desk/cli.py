@@ -22,14 +22,16 @@ __all__ = ["main"]
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
 def serve(host: str | None, port: int | None, access_log: bool) -> None:
     """Run the web app (production: behind a proxy; pair with `desk worker` and DESK_WORKER=off)."""
-    settings = load_cli_settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    # --host and --port say where to listen; push URLs still come from the settings (DESK_PUBLIC_URL),
+    # so that the pages and `desk stores add` show the same ones.
+    settings = load_cli_settings()
     check_ready(settings)
     from desk.app import create_app
 
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=host or settings.host,
+        port=port or settings.port,
         log_level=settings.log_level.lower(),
         access_log=access_log,
         # desk reads X-Forwarded-* itself, from DESK_TRUSTED_PROXIES only (desk.proxies). uvicorn's

@@ -93,7 +93,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine, turning the errors an operator can fix into one-line messages."""
     try:
         return asyncio.run(coro)
-    except (DatabaseUnavailableError, SecretError, SchemaOutOfDateError) as exc:
+    except (DatabaseUnavailableError, SecretError, SchemaOutOfDateError, SettingsError) as exc:
         raise fail(str(exc)) from None
 
 

@@ -36,7 +36,7 @@ from desk.settings import Settings
 from desk.simulator import SCENARIOS, SimCorp, SimStore, Simulator
 from desk.simulator.runner import serve_until_stopped
 from desk.stores.models import Store, WeComCorp
-from desk.stores.services import CorpForm, CorpService, StoreForm, StoreService
+from desk.stores.services import CheckFailed, CorpForm, CorpService, StoreForm, StoreService
 
 __all__ = ["DEMO_QUICK_REPLIES", "DEMO_STORES", "DEMO_USERS", "seed_demo"]
 
@@ -95,9 +95,11 @@ def _aes_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
-def _created(result: T | Invalid, what: str) -> T:
+def _created(result: T | Invalid | CheckFailed, what: str) -> T:
     if isinstance(result, Invalid):  # the demo's own data: failing here is a bug, not bad input
         raise RuntimeError(f"could not seed {what}: {result.one_line()}")
+    if isinstance(result, CheckFailed):
+        raise RuntimeError(f"could not seed {what}: the connection test failed")
     return result
 
 
@@ -227,7 +229,6 @@ def demo_settings(options: DemoOptions) -> Settings:
     sim_url = f"http://{options.host}:{options.sim_port}"
     return base.with_changes(
         database_url=f"sqlite+aiosqlite:///{options.var / 'demo.db'}",
-        var_dir=str(options.var),
         host=options.host,
         port=options.port,
         worker="embedded",

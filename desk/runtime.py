@@ -13,7 +13,8 @@ pages and other processes) and the wake-ups (new work wakes idle loops in every 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -55,6 +56,8 @@ class Runtime:
         self.db = Database(settings)
         self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
         self.secret_key = settings.resolved_secret_key()
+        self.secret_key_source = settings.secret_key_source()
+        """Where the key comes from (``DESK_SECRET_KEY`` or its file), for operators' messages."""
         self.secrets = SecretBox(self.secret_key)
         self.changes = ChangeBus(self.db, self.redis)
         self.wakeup = Wakeup(self.db)
@@ -62,6 +65,7 @@ class Runtime:
         self._services: list[BackgroundService] = []
         self._started: list[BackgroundService] = []
         self._core_started = False
+        self._credential_caches: list[weakref.WeakMethod[Callable[[], None]]] = []
 
     def kv(self, namespace: str) -> KeyValueStore:
         """A key-value store for one concern (``sessions``, ``tokens``, ``throttle``…).
@@ -80,6 +84,23 @@ class Runtime:
 
     def add_service(self, service: BackgroundService) -> None:
         self._services.append(service)
+
+    def add_credential_cache(self, forget: Callable[[], None]) -> None:
+        """Register the ``forget`` method of something that caches decrypted credentials (the
+        push verifier, the platform clients): :meth:`credentials_saved` calls it. Held weakly."""
+        self._credential_caches.append(weakref.WeakMethod(forget))
+
+    def credentials_saved(self) -> None:
+        """An admin saved a store's or corp's credentials: this process drops what it cached, so
+        the next push and the next platform call use the new ones. Other processes' caches
+        expire within seconds, and a platform client whose credentials are refused is rebuilt."""
+        alive = []
+        for reference in self._credential_caches:
+            forget = reference()
+            if forget is not None:
+                forget()
+                alive.append(reference)
+        self._credential_caches = alive
 
     async def check_database(self) -> None:
         """Raise :class:`DatabaseUnavailableError` naming the (redacted) URL if it cannot be reached."""

@@ -1,7 +1,8 @@
 """Typed settings, read once from ``DESK_*`` environment variables.
 
 Every setting has an embedded default so that ``desk demo`` and the test suite run with nothing
-configured: an SQLite file under ``./var/``, no Redis, the in-process worker. Production sets
+configured: an SQLite file under ``./var/`` (with a generated secret key beside it), no Redis, the
+in-process worker. Production sets
 ``DESK_DATABASE_URL`` and ``DESK_REDIS_URL`` (see ``.env.example``).
 
 An unknown ``DESK_*`` variable is an error rather than silently ignored: a typo such as
@@ -17,10 +18,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
+from sqlalchemy.engine import make_url
 
 from desk.proxies import parse_trusted_proxies
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["SECRET_KEY_FILE", "Settings", "SettingsError", "load_settings"]
+
+SECRET_KEY_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+"""Name of the generated secret key's file, kept in the SQLite database's folder."""
 
 Worker = Literal["embedded", "off"]
 Language = Literal["zh-CN", "en"]
@@ -38,8 +43,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     redis_url: str | None = None
     """When set: sessions, caches, throttling and realtime fan-out go through Redis."""
     secret_key: str = ""
-    """Signs sessions and encrypts store secrets at rest. Empty: a key is generated under ``var_dir``."""
-    var_dir: str = "./var"
+    """Signs sessions and encrypts store secrets at rest; every process of one desk needs the same.
+    Empty: only with an SQLite file, whose folder then keeps a generated key (see
+    :meth:`resolved_secret_key`); required with PostgreSQL."""
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
@@ -133,22 +139,58 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         """A copy with some fields replaced (tests, ``desk demo``)."""
         return msgspec.structs.replace(self, **changes)
 
+    def secret_key_file(self) -> Path | None:
+        """Where the generated secret key is kept: beside the SQLite database file, or None when
+        the database is not a file (PostgreSQL, in-memory SQLite) and ``DESK_SECRET_KEY`` is required.
+
+        The key follows the database, not the working directory: a command run from another
+        folder against the same database finds the same key (and a different database, its own).
+        """
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database).resolve().parent / SECRET_KEY_FILE
+
+    def secret_key_source(self) -> str:
+        """Where the key in use comes from, for messages: ``DESK_SECRET_KEY`` or the key file."""
+        if self.secret_key:
+            return "DESK_SECRET_KEY"
+        path = self.secret_key_file()
+        return str(path) if path else "DESK_SECRET_KEY (not set)"
+
     def resolved_secret_key(self) -> str:
-        """The configured key, or one generated once and kept in ``var_dir/secret.key``.
+        """The configured key, or the one generated once and kept beside the SQLite database.
 
         Losing the key makes stored store secrets unreadable, so the generated one is written to
         disk with owner-only permissions and reused on every later start.
+
+        Raises:
+            SettingsError: ``DESK_SECRET_KEY`` is empty and the database is not an SQLite file.
         """
         if self.secret_key:
             return self.secret_key
-        path = Path(self.var_dir) / "secret.key"
+        path = self.secret_key_file()
+        if path is None:
+            raise SettingsError(
+                "DESK_SECRET_KEY must be set when the database is not an SQLite file: "
+                "every web, worker and command-line process of this desk must use the same key"
+            )
         if path.exists():
             return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key)
+        # Written whole to a private temporary file, then linked into place: a process starting at
+        # the same moment either finds no file or a complete one, and the first link wins.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key)
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text().strip()
+        finally:
+            temporary.unlink(missing_ok=True)
         return key
 
 

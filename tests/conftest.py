@@ -30,6 +30,7 @@ from desk.accounts.passwords import hash_password
 from desk.app import SESSION_COOKIE, create_app, metadata
 from desk.runtime import Runtime
 from desk.settings import Settings
+from desk.simulator import SimCorp, SimStore, Simulator
 from desk.stores.models import Store
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -79,15 +80,42 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for tests: the run's database, Redis if CI gives one, no embedded worker."""
+async def wechat() -> AsyncIterator[Simulator]:
+    """The WeChat platform the run's desk calls (simulated): saving a store tests its credentials
+    here. It knows no store until a test says so (:func:`on_platform`)."""
+    simulator = Simulator(seed=secrets.randbelow(1_000_000), time_scale=0)
+    async with simulator.serving():
+        yield simulator
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, wechat: Simulator) -> Settings:
+    """Settings for tests: the run's database, Redis if CI gives one, no embedded worker, and the
+    simulated platform instead of WeChat's API."""
+    assert wechat.base_url is not None
     return Settings(
         database_url=database_url,
         redis_url=os.environ.get("DESK_REDIS_URL") or None,
         secret_key="test-secret-key-" + "x" * 32,
-        var_dir=str(tmp_path_factory.mktemp("var")),
         worker="off",
+        channels_api_base=wechat.base_url,
+        wecom_api_base=wechat.base_url,
     )
+
+
+def on_platform(sim: Simulator, *, appid: str = "", corpid: str = "", secret: str) -> None:
+    """Make the simulated platform accept ``appid`` (a store) or ``corpid`` (a WeCom corp) with
+    ``secret``, as if it existed on WeChat with that secret."""
+    if appid:
+        if appid in sim.world.stores:
+            sim.world.stores[appid].config.secret = secret
+        else:
+            sim.add_store(SimStore(appid=appid, secret=secret, token="pushtoken", aes_key=TEST_AES_KEY))
+    if corpid:
+        if corpid in sim.world.corps:
+            sim.world.corps[corpid].config.secret = secret
+        else:
+            sim.add_corp(SimCorp(corpid=corpid, secret=secret, token="pushtoken", aes_key=TEST_AES_KEY))
 
 
 @pytest.fixture(scope="session")
@@ -196,12 +224,16 @@ async def app_lifespan(app: Litestar) -> AsyncIterator[None]:
 
 @pytest.fixture
 def make_store(runtime: Runtime) -> Any:
-    """Create a store with encrypted test credentials: ``await make_store(name="…")``."""
+    """Create a store with encrypted test credentials: ``await make_store(name="…")``.
+
+    ``box=SecretBox("other key")`` seals its secrets with another key, as a process configured with
+    a different ``DESK_SECRET_KEY`` would have.
+    """
     counter = iter(range(1, 10_000))
 
     async def factory(name: str | None = None, **fields: Any) -> Store:
         n = next(counter)
-        box = runtime.secrets
+        box = fields.pop("box", runtime.secrets)
         values: dict[str, Any] = {
             "key": fields.pop("key", secrets.token_hex(8)),
             "name": name or f"测试店铺{n}",

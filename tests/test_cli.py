@@ -48,7 +48,7 @@ def desk(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProc
 def test_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
     url = "postgresql+asyncpg://desk:hunter2@127.0.0.1:1/desk"
     for command in (["serve"], ["db", "upgrade"]):
-        result = desk(*command, env={"DESK_DATABASE_URL": url}, cwd=tmp_path)
+        result = desk(*command, env={"DESK_DATABASE_URL": url, "DESK_SECRET_KEY": "k" * 40}, cwd=tmp_path)
         assert result.returncode == 2
         assert "cannot reach the database at postgresql+asyncpg://desk:***@127.0.0.1:1/desk" in result.stderr
         assert "hunter2" not in result.stderr + result.stdout

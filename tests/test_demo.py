@@ -65,7 +65,6 @@ def _env(settings: Settings) -> dict[str, str]:
     env.update(
         DESK_DATABASE_URL=settings.database_url,
         DESK_SECRET_KEY=settings.secret_key,
-        DESK_VAR_DIR=settings.var_dir,
     )
     return env
 

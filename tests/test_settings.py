@@ -37,13 +37,41 @@ def test_any_unknown_desk_name_is_refused(name: str) -> None:
         load_settings({name: "1"})
 
 
-def test_generated_secret_key_is_kept(tmp_path: Path) -> None:
-    settings = Settings(var_dir=str(tmp_path))
+def test_the_generated_key_lives_beside_the_sqlite_database_whatever_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "data" / "desk.db"
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     first = settings.resolved_secret_key()
     assert len(first) >= 48
+    key_file = tmp_path / "data" / "secret.key"
+    assert key_file.read_text() == first
+    assert key_file.stat().st_mode & 0o077 == 0  # readable by the owner only
+    assert list(elsewhere.iterdir()) == []  # nothing written where the command happened to run
+    monkeypatch.chdir(tmp_path)
     assert settings.resolved_secret_key() == first
-    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0  # readable by the owner only
-    assert Settings(var_dir=str(tmp_path), secret_key="given").resolved_secret_key() == "given"
+    assert settings.secret_key_source() == str(key_file)
+    assert Settings(database_url=settings.database_url, secret_key="given").resolved_secret_key() == "given"
+
+
+def test_a_relative_sqlite_path_keeps_its_key_beside_that_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    key = Settings().resolved_secret_key()  # the default ./var/desk.db
+    assert (tmp_path / "var" / "secret.key").read_text() == key
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql+asyncpg://desk@db/desk", "sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"]
+)
+def test_a_database_without_a_file_requires_desk_secret_key(url: str) -> None:
+    with pytest.raises(SettingsError, match="DESK_SECRET_KEY must be set"):
+        Settings(database_url=url).resolved_secret_key()
+    assert Settings(database_url=url, secret_key="k" * 40).resolved_secret_key() == "k" * 40
 
 
 def test_push_max_skew_defaults_to_five_minutes_and_must_be_positive() -> None:

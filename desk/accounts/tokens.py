@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.models import ApiToken, User
-from desk.db import utcnow
+from desk.db import rows_matched, utcnow
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -79,4 +79,4 @@ async def revoke_user_tokens(session: AsyncSession, user_id: int) -> int:
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rows_matched(result)

@@ -17,6 +17,7 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
@@ -376,6 +377,12 @@ class InboxController(Controller):
             template.context["errors"] = result.errors
             template.status_code = 422
         return template
+
+    @get("/{rest:path}", name="inbox:not-found")
+    async def not_found(self, rest: FromPath[str]) -> None:
+        """Any other address under /inbox: the friendly 404 page, with the agent's navigation (the
+        router's own 404 would come before the session is read)."""
+        raise NotFoundException(f"no page at /inbox/{rest}")
 
     @post("/presence", name="inbox:presence", status_code=200)
     async def presence(

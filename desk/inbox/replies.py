@@ -20,6 +20,7 @@ import uuid
 
 import msgspec
 import sqlalchemy as sa
+from litestar.exceptions import NotFoundException
 
 from desk.accounts.models import User
 from desk.changes.events import ConversationChanged, MessageAdded, user_origin
@@ -370,7 +371,7 @@ async def retry_reply(
         )
     ).first()
     if row is None:
-        return Invalid({"message": Text("inbox.reply.error.not_found")})
+        raise NotFoundException()  # as for a message outside the user's stores
     conversation = await conversation_for(work, user, row.conversation_id, lock=True)
     if row.delivery != Delivery.FAILED:
         return Invalid({"message": Text("inbox.reply.error.not_failed")})

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 from desk.accounts.models import User
 from desk.accounts.scoping import store_ids_for
-from desk.db import Work
+from desk.db import Work, dialect_name
 from desk.errors import Invalid
 from desk.i18n import Message as Text
 from desk.inbox.models import Conversation, Message, Sender
@@ -132,8 +132,7 @@ def normalize_query(q: str) -> str:
 
 
 def _dialect(work: Work) -> str:
-    bind = getattr(work, "bind", None) or work
-    return bind.dialect.name  # type: ignore[union-attr]
+    return dialect_name(work)
 
 
 def _trigram_indexable(q: str, dialect_name: str) -> bool:

@@ -33,6 +33,7 @@ class Ingest:
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
         self.credentials = CredentialCache(runtime.db, runtime.secrets)
+        runtime.add_credential_cache(self.credentials.clear)
         self.writer = EventWriter(
             runtime.db,
             batch_max=settings.ingest_batch_max,

@@ -31,6 +31,7 @@ from desk.db import Database, utcnow
 from desk.orders.models import Order
 from desk.orders.services import save_order
 from desk.platform.channels import ChannelsClient
+from desk.platform.errors import CredentialError, PlatformError, PlatformUnavailableError
 from desk.settings import Settings
 from desk.stores.clients import PlatformClients
 from desk.stores.models import Store
@@ -127,7 +128,12 @@ def _windows(
         return [_Window(since, now)]
     if watermark is None:
         return [_Window(now - FIRST_RUN_LOOKBACK, now)]
-    return [_Window(watermark - dt.timedelta(seconds=overlap), watermark), _Window(watermark, now)]
+    windows = [_Window(watermark - dt.timedelta(seconds=overlap), watermark)]
+    if watermark < now:
+        # Another process may have reconciled since this run read the clock (a watermark after
+        # ``now``): then there is nothing newer to list.
+        windows.append(_Window(watermark, now))
+    return windows
 
 
 async def reconcile_store(
@@ -249,11 +255,16 @@ class Reconciler:
         self.settings = settings
         self.clients = clients
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name="reconciler")
 
     async def stop(self) -> None:
+        # The flag as well as the cancellation: a cancellation that lands inside a database
+        # driver's cleanup can be absorbed there, and the loop must still end (SIGTERM).
+        self._stopping.set()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -289,16 +300,27 @@ class Reconciler:
                         concurrency=self.settings.worker_concurrency,
                     )
                 )
+            except CredentialError:
+                # The store's connection state records this (one log line when it starts failing).
+                log.debug("reconciliation of store %d skipped: its credentials are refused", store_id)
+            except (PlatformError, PlatformUnavailableError) as exc:
+                log.warning("reconciliation of store %d failed: %s", store_id, exc)
             except Exception:
                 log.exception("reconciliation of store %d failed", store_id)
         return reports
 
     async def _loop(self) -> None:
         # Not during start-up: the first run comes a little later, then one every interval.
-        await asyncio.sleep(min(_FIRST_RUN_DELAY_S, self.settings.reconcile_interval_s))
-        while True:
+        delay = min(_FIRST_RUN_DELAY_S, self.settings.reconcile_interval_s)
+        while not await self._stopped_within(delay):
             try:
                 await self.run_once()
             except Exception:  # the database is away, say: try again next time
                 log.exception("reconciliation round failed")
-            await asyncio.sleep(self.settings.reconcile_interval_s)
+            delay = self.settings.reconcile_interval_s
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return self._stopping.is_set()

@@ -32,6 +32,7 @@ from desk.db import Database, PostCommit
 from desk.ingest.handlers import HANDLERS, FetchContext, Fetched, Handler, HandlerError, WorkItem
 from desk.ingest.models import EventSource, EventState
 from desk.ingest.queue import ClaimedEvent, EventQueue, RetryPolicy
+from desk.platform.errors import CredentialError
 from desk.platform.events import EventDecodeError, decode_channels_event, decode_wecom_event
 from desk.settings import Settings
 from desk.stores.clients import PlatformClients
@@ -209,15 +210,22 @@ class Worker:
             with PostCommit.collect(conn) as pending:
                 async with conn.begin():
                     held = await self.queue.hold(conn, [event.id for event in claimed])
+                    refused: set[int] = set()  # failed because the store's credentials are refused
                     done = await self._apply_held(
-                        conn, pending=pending, held=held, items=items, fetched=fetched, failures=failures
+                        conn,
+                        pending=pending,
+                        held=held,
+                        items=items,
+                        fetched=fetched,
+                        failures=failures,
+                        refused=refused,
                     )
                     await self.queue.finish(conn, done)
                     failed = [event for event in claimed if event.id in failures and event.id in held]
                     for event in failed:
                         state = await self.queue.fail(conn, event, failures[event.id])
                         log.log(
-                            logging.ERROR if state is EventState.PARKED else logging.WARNING,
+                            _failure_level(state, credentials_refused=event.id in refused),
                             "event %d (%s, try %d) failed, now %s: %s",
                             event.id,
                             event.event_type,
@@ -237,8 +245,10 @@ class Worker:
         items: Sequence[WorkItem],
         fetched: Mapping[Hashable, Fetched | BaseException],
         failures: dict[int, str],
+        refused: set[int],
     ) -> list[int]:
-        """Apply each held event in a savepoint of its own; the ids applied."""
+        """Apply each held event in a savepoint of its own; the ids applied (failures go into
+        ``failures``, and those caused by refused store credentials also into ``refused``)."""
         done: list[int] = []
         applied_keys: set[Hashable] = set()
         for item in sorted(items, key=lambda item: _lock_order(item, self._fetch_key(item))):
@@ -259,11 +269,21 @@ class Worker:
             except Exception as exc:  # one event's failure must not stop the batch
                 pending.rollback_to(mark)  # its change events were rolled back with it
                 failures[event_id] = _describe(exc)
+                if isinstance(exc, CredentialError):
+                    refused.add(event_id)
                 continue
             done.append(event_id)
             if key is not None:
                 applied_keys.add(key)
         return done
+
+
+def _failure_level(state: EventState, *, credentials_refused: bool) -> int:
+    if state is EventState.PARKED:
+        return logging.ERROR
+    # Refused credentials fail every event of the store until an admin fixes them; the store's
+    # connection state logs that once (desk.stores.health), not once per event and retry.
+    return logging.DEBUG if credentials_refused else logging.WARNING
 
 
 def _lock_order(item: WorkItem, key: Hashable | None) -> tuple[int, str, int]:

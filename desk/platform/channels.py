@@ -34,7 +34,7 @@ from desk.platform.channels_types import (
     SensitiveInfo,
 )
 from desk.platform.errors import CredentialError, PlatformUnavailableError
-from desk.platform.tokens import TokenRefresher, TokenReply, TokenStore, token_key
+from desk.platform.tokens import TokenOutcome, TokenRefresher, TokenReply, TokenStore, token_key
 
 __all__ = [
     "AFTERSALE_WINDOW_S",
@@ -122,11 +122,14 @@ class ChannelsClient:
         http: the caller's shared ``httpx.AsyncClient``.
         tokens: the shared token cache (memory or Redis).
         base_url: the API host (the real one, or the simulator's).
-        stable_token: fetch tokens with ``POST /cgi-bin/stable_token`` (which does not invalidate
-            the previous token) instead of ``GET /cgi-bin/token``.
+        stable_token: fetch tokens with ``POST /cgi-bin/stable_token`` (the default: the platform
+            keeps it apart from ``/cgi-bin/token``, and asking again does not invalidate it);
+            False uses ``GET /cgi-bin/token``, where every call retires the previous token.
         retry: retry limits and delays; ``sleep``: how to wait between retries (tests).
         timeout: seconds per request; ``None`` keeps the ``http`` client's timeouts.
         clock: the current epoch time, for token expiry and open-ended ranges (tests pass their own).
+        on_token_fetch: told how each call of the token endpoint ended (see
+            :data:`~desk.platform.tokens.TokenOutcome`).
     """
 
     def __init__(
@@ -137,18 +140,23 @@ class ChannelsClient:
         http: httpx.AsyncClient,
         tokens: TokenStore,
         base_url: str = "https://api.weixin.qq.com",
-        stable_token: bool = False,
+        stable_token: bool = True,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         timeout: float | None = None,
         clock: Callable[[], float] = time.time,
+        on_token_fetch: TokenOutcome | None = None,
     ) -> None:
         self.appid = appid
         self._secret = secret
         self._stable_token = stable_token
         self._clock = clock
         self.tokens = TokenRefresher(
-            tokens, token_key("channels", appid, secret), self._fetch_token, clock=clock
+            tokens,
+            token_key("channels", appid, secret),
+            self._fetch_token,
+            clock=clock,
+            on_fetch=on_token_fetch,
         )
         self._caller = ApiCaller(
             http=http,
@@ -161,25 +169,19 @@ class ChannelsClient:
             timeout=timeout,
         )
 
+    async def check_credentials(self) -> None:
+        """Call the token endpoint now: returns when the platform accepts the appid and secret.
+
+        Raises:
+            CredentialError: the platform refused them (wrong appid or secret, IP not allowed…).
+            PlatformUnavailableError: no usable answer.
+        """
+        await self.tokens.verify()
+
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _fetch_token(self, force: bool) -> tuple[str, int]:
-        if self._stable_token:
-            body = {
-                "grant_type": "client_credential",
-                "appid": self.appid,
-                "secret": self._secret,
-                "force_refresh": force,
-            }
-            reply = await self._caller.call(
-                "POST",
-                "cgi-bin/stable_token",
-                json=body,
-                idempotent=True,
-                with_token=False,
-                refused=CredentialError,
-            )
-        else:
+    async def _fetch_token(self, refused: str | None) -> tuple[str, int]:
+        if not self._stable_token:
             params = {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret}
             reply = await self._caller.call(
                 "GET",
@@ -189,8 +191,32 @@ class ChannelsClient:
                 with_token=False,
                 refused=CredentialError,
             )
-        token = reply_as(reply, TokenReply, "cgi-bin/stable_token" if self._stable_token else "cgi-bin/token")
+            token = reply_as(reply, TokenReply, "cgi-bin/token")
+            return token.access_token, token.expires_in
+        # A refused stable token is usually already replaced (renewed, or forced by another
+        # process): ask normally first, and force only if the platform still hands out the refused
+        # one — forcing is limited to 20 a day and retires the token every other process holds.
+        token = await self._stable_token_call(force=False)
+        if refused is not None and token.access_token == refused:
+            token = await self._stable_token_call(force=True)
         return token.access_token, token.expires_in
+
+    async def _stable_token_call(self, *, force: bool) -> TokenReply:
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self._secret,
+            "force_refresh": force,
+        }
+        reply = await self._caller.call(
+            "POST",
+            "cgi-bin/stable_token",
+            json=body,
+            idempotent=True,
+            with_token=False,
+            refused=CredentialError,
+        )
+        return reply_as(reply, TokenReply, "cgi-bin/stable_token")
 
     async def _post(self, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
         return await self._caller.call("POST", f"channels/ec/{path}", json=body, idempotent=idempotent)

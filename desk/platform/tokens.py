@@ -6,9 +6,10 @@ token. :class:`TokenRefresher` therefore refreshes *single-flight* — under the
 asyncio lock in the process, plus a Redis lock across processes for :class:`RedisTokenStore`) it
 re-reads the cache and only calls the platform if nobody else has refreshed meanwhile.
 
-Tokens are refreshed a little before they expire (``margin``), and on demand after the platform
-refused one (:meth:`TokenRefresher.force_refresh`), in which case callers that saw the same
-refused token share one refresh too.
+Tokens are refreshed a little before they expire (``margin``: inside the last five minutes, when
+``stable_token`` hands out the next token rather than the current one again), and on demand after
+the platform refused one (:meth:`TokenRefresher.force_refresh`), in which case callers that saw the
+same refused token share one refresh too.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "FetchToken",
     "MemoryTokenStore",
     "RedisTokenStore",
+    "TokenOutcome",
     "TokenRefresher",
     "TokenReply",
     "TokenStore",
@@ -40,10 +42,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FetchToken = Callable[[bool], Awaitable[tuple[str, int]]]
-"""Calls the platform's token endpoint: ``force`` → ``(access_token, expires_in)``."""
+FetchToken = Callable[[str | None], Awaitable[tuple[str, int]]]
+"""Calls the platform's token endpoint → ``(access_token, expires_in)``. Its argument is the token
+the platform just refused (a new one is needed even if the endpoint would return that one again),
+or None for an ordinary refresh."""
 
 Clock = Callable[[], float]
+
+TokenOutcome = Callable[[BaseException | None], Awaitable[None]]
+"""Told how each call of the token endpoint ended: None when a token came back, else the error
+(:class:`~desk.platform.errors.CredentialError` when the app's credentials were refused)."""
 
 
 class CachedToken(msgspec.Struct, frozen=True):
@@ -194,8 +202,12 @@ class TokenRefresher:
         store: the shared cache (and lock).
         key: this app's key in the store (see :func:`token_key`).
         fetch: calls the platform's token endpoint.
-        margin: refresh this many seconds before the token expires (at most half its lifetime).
+        margin: refresh this many seconds before the token expires (at most a quarter of its
+            lifetime). Four minutes: late enough that ``stable_token``, which renews its token in
+            the last five, answers with the next token instead of the same one again.
         clock: the current epoch time; tests pass their own.
+        on_fetch: told how each token fetch ended (the desk records whether an app's credentials
+            work); its own errors are not the caller's concern and are only logged.
     """
 
     def __init__(
@@ -204,14 +216,16 @@ class TokenRefresher:
         key: str,
         fetch: FetchToken,
         *,
-        margin: float = 300.0,
+        margin: float = 240.0,
         clock: Clock = time.time,
+        on_fetch: TokenOutcome | None = None,
     ) -> None:
         self.store = store
         self.key = key
         self._fetch = fetch
         self.margin = margin
         self._clock = clock
+        self._on_fetch = on_fetch
 
     async def get(self) -> str:
         """A token to call the platform with, from the cache unless it is due for a refresh."""
@@ -228,9 +242,44 @@ class TokenRefresher:
         """
         return await self._refresh(stale=stale)
 
+    async def verify(self) -> str:
+        """Ask the token endpoint now, whatever the cache holds, and keep what it answers.
+
+        Proves that the app's credentials work (raising the endpoint's error when they do not).
+        With ``stable_token`` this hands back the current token; with ``/cgi-bin/token`` the
+        new token replaces the previous one, here and in every process sharing the store.
+        """
+        async with self.store.lock(self.key):
+            return await self._fetch_and_keep(None)
+
     async def invalidate(self) -> None:
         """Forget the cached token (e.g. after the app's secret changed)."""
         await self.store.delete(self.key)
+
+    async def _observe(self, outcome: BaseException | None) -> None:
+        if self._on_fetch is None:
+            return
+        try:
+            await self._on_fetch(outcome)
+        except Exception:  # recording the outcome must never fail the platform call itself
+            log.exception("could not record the outcome of a token fetch for %s", self.key)
+
+    async def _fetch_and_keep(self, stale: str | None) -> str:
+        try:
+            access_token, expires_in = await self._fetch(stale)
+        except Exception as exc:
+            await self._observe(exc)
+            raise
+        await self._observe(None)
+        now = self._clock()
+        lifetime = max(float(expires_in), 1.0)
+        token = CachedToken(
+            access_token=access_token,
+            expires_at=now + lifetime,
+            refresh_at=now + lifetime - min(self.margin, lifetime / 4),
+        )
+        await self.store.set(self.key, token, lifetime)
+        return access_token
 
     async def _refresh(self, *, stale: str | None) -> str:
         async with self.store.lock(self.key):
@@ -243,7 +292,7 @@ class TokenRefresher:
             ):
                 return cached.access_token
             try:
-                access_token, expires_in = await self._fetch(stale is not None)
+                return await self._fetch_and_keep(stale)
             except (PlatformUnavailableError, PlatformBusyError):
                 # Refreshing early failed but the current token still works: keep using it.
                 if stale is None and cached is not None and cached.is_valid(self._clock()):
@@ -252,12 +301,3 @@ class TokenRefresher:
                     )
                     return cached.access_token
                 raise
-            now = self._clock()
-            lifetime = max(float(expires_in), 1.0)
-            token = CachedToken(
-                access_token=access_token,
-                expires_at=now + lifetime,
-                refresh_at=now + max(lifetime - self.margin, lifetime / 2),
-            )
-            await self.store.set(self.key, token, lifetime)
-            return access_token

@@ -20,7 +20,7 @@ import msgspec
 
 from desk.platform.calls import ApiCaller, RetryPolicy, Sleep, reply_as
 from desk.platform.errors import CredentialError, PlatformUnavailableError
-from desk.platform.tokens import TokenRefresher, TokenReply, TokenStore, token_key
+from desk.platform.tokens import TokenOutcome, TokenRefresher, TokenReply, TokenStore, token_key
 from desk.platform.wecom_types import (
     AddContactWayResult,
     ExternalContactDetail,
@@ -79,7 +79,8 @@ class WeComClient:
         http: the caller's shared ``httpx.AsyncClient``.
         tokens: the shared token cache (memory or Redis).
         base_url: the API host (the real one, or the simulator's).
-        retry, sleep, timeout, clock: as for :class:`~desk.platform.channels.ChannelsClient`.
+        retry, sleep, timeout, clock, on_token_fetch: as for
+            :class:`~desk.platform.channels.ChannelsClient`.
     """
 
     def __init__(
@@ -94,11 +95,16 @@ class WeComClient:
         sleep: Sleep = asyncio.sleep,
         timeout: float | None = None,
         clock: Callable[[], float] = time.time,
+        on_token_fetch: TokenOutcome | None = None,
     ) -> None:
         self.corpid = corpid
         self._secret = secret
         self.tokens = TokenRefresher(
-            tokens, token_key("wecom", corpid, secret), self._fetch_token, clock=clock
+            tokens,
+            token_key("wecom", corpid, secret),
+            self._fetch_token,
+            clock=clock,
+            on_fetch=on_token_fetch,
         )
         self._caller = ApiCaller(
             http=http,
@@ -111,10 +117,19 @@ class WeComClient:
             timeout=timeout,
         )
 
+    async def check_credentials(self) -> None:
+        """Call ``gettoken`` now: returns when WeCom accepts the corpid and secret.
+
+        Raises:
+            CredentialError: WeCom refused them (wrong corpid or secret, IP not allowed…).
+            PlatformUnavailableError: no usable answer.
+        """
+        await self.tokens.verify()
+
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _fetch_token(self, force: bool) -> tuple[str, int]:
-        # gettoken returns the current token until it expires; ``force`` cannot change that.
+    async def _fetch_token(self, refused: str | None) -> tuple[str, int]:
+        # gettoken returns the current token until it expires; a refusal cannot change that.
         params = {"corpid": self.corpid, "corpsecret": self._secret}
         reply = await self._caller.call(
             "GET",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
-from litestar import Request, get
+from litestar import HttpMethod, Request, get, route
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.auth import requires_role
 from desk.accounts.models import Role, User
 from desk.i18n import LANGUAGES
+from desk.paths import STATIC_DIR
 from desk.shell.redirects import local_path
 from desk.stores.services import stores_visible_to
 from desk.templating import LANGUAGE_COOKIE
@@ -44,6 +47,12 @@ async def home(request: Request[User, Any, Any]) -> Redirect:
     return Redirect(request.app.route_reverse(start[request.user.role]))
 
 
+@get("/favicon.ico", name="favicon", include_in_schema=False, cache_control=CacheControlHeader(max_age=86400))
+async def favicon() -> File:
+    """The icon browsers ask for at the site's root (pages also link ``/static/favicon.svg``)."""
+    return File(STATIC_DIR / "favicon.ico", media_type="image/x-icon", content_disposition_type="inline")
+
+
 @get("/lang/{code:str}", name="lang", include_in_schema=False)
 async def switch_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     """Remember the chosen UI language in a cookie and go back where the user was."""
@@ -68,4 +77,17 @@ async def settings_index(request: Request[User, Any, Any]) -> Template:
     return Template("shell/settings.html", context={"sections": sections})
 
 
-ROUTES = [home, switch_language, dashboard_index, settings_index]
+@route(
+    "/{path:path}",
+    http_method=[HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE],
+    name="not-found",
+    include_in_schema=False,
+)
+async def not_found(path: FromPath[str]) -> NoReturn:
+    """Any address no page answers. Matched as a route (the most general one) rather than left to
+    the router, so that the session and sign-in middleware run first: the 404 page then keeps the
+    user's navigation, and a visitor who is not signed in is asked to sign in, as on every page."""
+    raise NotFoundException(f"no page at /{path}")
+
+
+ROUTES = [home, favicon, switch_language, dashboard_index, settings_index, not_found]

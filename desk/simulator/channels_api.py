@@ -43,8 +43,8 @@ from desk.simulator.errcodes import (
     ADDRESS_NOT_FOUND,
     AFTERSALE_LIST_WINDOW,
     INVALID_APPID,
+    INVALID_APPSECRET,
     INVALID_ARGS,
-    INVALID_CREDENTIAL,
     ApiError,
 )
 from desk.simulator.state import MerchantAddress, SimAfterSale, SimOrder, StoreState
@@ -78,7 +78,7 @@ def _credentials(call: Call, appid: str, secret: str) -> None:
     if store is None:
         raise ApiError(INVALID_APPID, f"invalid appid {appid!r}")
     if secret != store.config.secret:
-        raise ApiError(INVALID_CREDENTIAL, "invalid credential, appsecret is wrong")
+        raise ApiError(INVALID_APPSECRET, "invalid appsecret")
 
 
 def token(call: Call) -> Reply:
@@ -95,8 +95,8 @@ def stable_token(call: Call) -> Reply:
     if req.grant_type != "client_credential":
         raise ApiError(INVALID_ARGS, "invalid grant_type")
     _credentials(call, req.appid, req.secret)
-    issued = call.tokens.stable_token(req.appid, force_refresh=req.force_refresh)
-    return {"access_token": issued, "expires_in": call.tokens.expires_in}
+    issued, expires_in = call.tokens.stable_token(req.appid, force_refresh=req.force_refresh)
+    return {"access_token": issued, "expires_in": expires_in}
 
 
 # -- orders ------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from desk.simulator.state import (
     SimOrder,
     StoreState,
 )
-from desk.simulator.tokens import TOKEN_TTL, TokenBook
+from desk.simulator.tokens import ROTATION_OVERLAP, TOKEN_TTL, TokenBook
 from desk.simulator.truth import GroundTruth, snapshot
 from desk.simulator.world import UnknownObjectError, World
 
@@ -69,6 +69,8 @@ class Simulator:
     the delays it waits for (push retries, scenario pacing, simulated buyers reacting): 1.0 is
     real time, 0.01 a hundred times faster, 0 at once. ``clock`` is where the platform's
     timestamps come from (see :class:`~desk.simulator.clock.ManualClock` for tests).
+    ``token_ttl`` and ``token_overlap`` shorten access tokens' lives and their hand-over (7200 s
+    and 300 s on the platform) for tests that watch several token lifetimes go by.
     """
 
     def __init__(
@@ -81,13 +83,14 @@ class Simulator:
         push_concurrency: int = 32,
         push_timeout: float = 5.0,
         token_ttl: float = TOKEN_TTL,
+        token_overlap: float = ROTATION_OVERLAP,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be ≥ 0")
         self.seed = seed
         self.time_scale = time_scale
         self.world = World(seed=seed, clock=clock, time_scale=time_scale)
-        self.tokens = TokenBook(clock, ttl=token_ttl)
+        self.tokens = TokenBook(clock, ttl=token_ttl, overlap=token_overlap)
         self.dispatcher = PushDispatcher(
             clock, time_scale=time_scale, concurrency=push_concurrency, timeout=push_timeout, seed=seed
         )

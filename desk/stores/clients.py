@@ -1,16 +1,18 @@
 """Platform API clients for each connected store and WeCom corp.
 
 A process holds one :class:`PlatformClients`: one ``httpx.AsyncClient`` (its pool sized to the
-worker's concurrency) shared by every client, and one token cache — in Redis when configured, so
-all app and worker processes share each app's access token instead of invalidating each other's
-(a new token invalidates the previous one, spec §1). Clients are built from the encrypted
-credentials in the database and rebuilt after ``ttl`` seconds, so an admin's new secret reaches
-running workers without a restart.
+worker's concurrency) shared by every client, and one token cache that every app, worker and CLI
+process shares — in Redis when configured, else in the database (:mod:`desk.stores.tokens`) — so
+that each app's access token is fetched once per lifetime, not once per process (and, for stores
+on the classic ``/cgi-bin/token``, processes do not retire each other's tokens, spec §1).
+Clients are built from the encrypted credentials in the database and rebuilt after ``ttl``
+seconds, so an admin's new secret reaches running workers without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TypeVar
 
@@ -18,10 +20,14 @@ import httpx
 import sqlalchemy as sa
 
 from desk.platform.channels import ChannelsClient
-from desk.platform.tokens import MemoryTokenStore, RedisTokenStore, TokenStore
+from desk.platform.errors import CredentialError
+from desk.platform.tokens import RedisTokenStore, TokenStore
 from desk.platform.wecom import WeComClient
 from desk.runtime import Runtime
-from desk.stores.models import Store, WeComCorp
+from desk.stores.connection import describe_failure
+from desk.stores.health import record_connection
+from desk.stores.models import Store, TokenApi, WeComCorp
+from desk.stores.tokens import SqlTokenStore
 
 __all__ = ["PlatformClients", "UnknownAccountError"]
 
@@ -49,12 +55,37 @@ class PlatformClients:
             timeout=httpx.Timeout(settings.platform_timeout_s, connect=min(5.0, settings.platform_timeout_s)),
         )
         self.tokens: TokenStore = (
-            RedisTokenStore(runtime.redis) if runtime.redis is not None else MemoryTokenStore()
+            RedisTokenStore(runtime.redis)
+            if runtime.redis is not None
+            else SqlTokenStore(runtime.db, runtime.secrets)
         )
         self._channels: dict[int, tuple[float, ChannelsClient]] = {}
         self._wecom: dict[int, tuple[float, WeComClient]] = {}
         # A batch asks for the same store's client from many tasks at once: one of them builds it.
         self._building = asyncio.Lock()
+        runtime.add_credential_cache(self.forget)
+
+    def forget(self) -> None:
+        """Drop every client built so far: the next call reads the credentials again."""
+        self._channels.clear()
+        self._wecom.clear()
+
+    async def _token_fetched(
+        self, model: type[Store] | type[WeComCorp], account_id: int, outcome: BaseException | None
+    ) -> None:
+        """Record whether the platform accepted the account's credentials (one log line when that
+        changes); a client whose credentials were refused is dropped, so that the next call picks
+        up what an admin may have fixed meanwhile."""
+        settings = self._runtime.settings
+        problem = None
+        if outcome is not None:
+            wecom = model is WeComCorp
+            base_url = settings.wecom_api_base if wecom else settings.channels_api_base
+            problem = describe_failure(outcome, base_url=base_url, wecom=wecom)
+        async with self._runtime.db.engine.begin() as conn:
+            await record_connection(conn, model, account_id, problem)
+        if isinstance(outcome, CredentialError):
+            (self._wecom if model is WeComCorp else self._channels).pop(account_id, None)
 
     async def channels(self, store_id: int) -> ChannelsClient:
         """The client of store ``store_id``.
@@ -76,7 +107,9 @@ class PlatformClients:
     async def _build_channels(self, store_id: int) -> ChannelsClient:
         async with self._runtime.db.engine.connect() as conn:
             row = (
-                await conn.execute(sa.select(Store.appid, Store.appsecret_enc).where(Store.id == store_id))
+                await conn.execute(
+                    sa.select(Store.appid, Store.appsecret_enc, Store.token_api).where(Store.id == store_id)
+                )
             ).first()
         if row is None:
             raise UnknownAccountError(f"store {store_id} does not exist")
@@ -86,6 +119,8 @@ class PlatformClients:
             http=self.http,
             tokens=self.tokens,
             base_url=self._runtime.settings.channels_api_base,
+            stable_token=row.token_api != TokenApi.CLASSIC,
+            on_token_fetch=functools.partial(self._token_fetched, Store, store_id),
         )
 
     async def wecom(self, corp_id: int) -> WeComClient:
@@ -120,6 +155,7 @@ class PlatformClients:
             http=self.http,
             tokens=self.tokens,
             base_url=self._runtime.settings.wecom_api_base,
+            on_token_fetch=functools.partial(self._token_fetched, WeComCorp, corp_id),
         )
 
     async def aclose(self) -> None:

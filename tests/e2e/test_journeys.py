@@ -10,7 +10,7 @@ from playwright.async_api import Page, expect
 
 from desk.accounts.models import Role
 from desk.stores.models import Store
-from tests.conftest import TEST_AES_KEY, TEST_PASSWORD
+from tests.conftest import TEST_AES_KEY, TEST_PASSWORD, on_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +46,9 @@ async def test_an_agent_logs_in_and_sees_the_inbox_with_only_the_inbox_in_the_na
 
 
 async def test_an_admin_fixes_a_bad_aes_key_and_the_store_list_masks_secrets(
-    page: Page, runtime, make_user
+    page: Page, runtime, make_user, wechat
 ) -> None:
+    on_platform(wechat, appid="wx1234567890abcdef", secret=APPSECRET)
     await make_user("root", Role.ADMIN)
     await log_in(page, "root")
     await expect(page).to_have_url(re.compile(r"/settings$"))
@@ -58,7 +59,7 @@ async def test_an_admin_fixes_a_bad_aes_key_and_the_store_list_masks_secrets(
         await page.get_by_label("店铺名称").fill("旗舰店")
         await page.get_by_label("AppID").fill("wx1234567890abcdef")
         await page.get_by_label("AppSecret").fill(APPSECRET)
-        await page.get_by_label("Token").fill(PUSH_TOKEN)
+        await page.get_by_label("Token（令牌）").fill(PUSH_TOKEN)
         await page.get_by_label("EncodingAESKey").fill(aes_key)
         await page.get_by_role("button", name="接入店铺").click()
 

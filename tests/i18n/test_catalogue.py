@@ -20,8 +20,9 @@ JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([\w.]+)["']\s*[,)]""")
 
 
-def placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+def placeholders(text: i18n.Text) -> set[str]:
+    forms = text.values() if isinstance(text, dict) else [text]
+    return {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
 
 
 def templates() -> list[Path]:
@@ -35,6 +36,31 @@ def test_every_language_has_exactly_the_same_keys_and_placeholders() -> None:
         assert messages.keys() == reference.keys(), language
         for key, text in messages.items():
             assert placeholders(text) == placeholders(reference[key]), (language, key)
+
+
+def test_plural_forms_are_those_each_language_has() -> None:
+    for language in LANGUAGES:
+        for key, text in catalogue(language).items():
+            if isinstance(text, dict):
+                expected = {"one", "other"} if language == "en" else {"other"}
+                assert set(text) == expected, (language, key)
+                assert all("{count}" in form for form in text.values()), (language, key)
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "expected"),
+    [
+        ("en", 1, "1 field needs fixing"),
+        ("en", 2, "2 fields need fixing"),
+        ("en", 0, "0 fields need fixing"),
+        ("zh-CN", 1, "有 1 处需要修改"),
+        ("zh-CN", 3, "有 3 处需要修改"),
+    ],
+)
+def test_counted_messages_take_the_plural_form_of_their_language(
+    language: str, count: int, expected: str
+) -> None:
+    assert translate(language, "form.fix_errors", count=count).startswith(expected)
 
 
 def test_every_language_has_the_same_files() -> None:

@@ -36,7 +36,6 @@ def desk_env(settings: Settings, platform: Platform) -> dict[str, str]:
     env = {
         "DESK_DATABASE_URL": settings.database_url,
         "DESK_SECRET_KEY": settings.secret_key,
-        "DESK_VAR_DIR": settings.var_dir,
         "DESK_CHANNELS_API_BASE": platform.runtime.settings.channels_api_base,
         "DESK_WECOM_API_BASE": platform.runtime.settings.wecom_api_base,
     }

@@ -41,7 +41,8 @@ async def test_failing_token_calls_park_events_until_the_platform_recovers(
     async with runtime.db.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
     status = await set_faults(platform, token_calls_fail=False)
-    assert status["injected"]["token"] == sim.api.calls_by_path["token"] > 0  # every token call failed
+    token_calls = sim.api.calls_by_path["token"] + sim.api.calls_by_path["stable_token"]
+    assert status["injected"]["token"] == token_calls > 0  # every token call failed
 
     async with platform.runtime.db.session() as session:
         assert await replay_parked(session) == len(parked)

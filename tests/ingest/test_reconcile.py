@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import sqlalchemy as sa
 
+from desk.db import utcnow
 from desk.ingest.reconcile import Reconciler, reconcile_store
 from desk.orders.models import Order
 from desk.stores.models import Store
@@ -70,6 +72,24 @@ async def test_reconciler_covers_every_active_store(runtime, platform: Platform)
         assert set(await order_statuses(runtime, store)) == set(truth.stores[appid].orders)
     # Fresh watermarks: a second process arriving now finds nothing due.
     assert await Reconciler(platform.runtime.db, platform.runtime.settings, platform.clients).run_once() == []
+
+
+async def test_a_run_overtaken_by_another_process_lists_nothing_new_and_keeps_the_watermark(
+    runtime, platform: Platform
+) -> None:
+    store = platform.stores[0]
+    ahead = utcnow() + dt.timedelta(seconds=30)  # another process finished a run after this one began
+    async with runtime.db.engine.begin() as conn:
+        await conn.execute(
+            sa.update(Store)
+            .where(Store.id == store.id)
+            .values(orders_synced_until=ahead, aftersales_synced_until=ahead)
+        )
+    report = await reconcile_store(platform.runtime.db, platform.clients, store.id)
+    assert report.complete
+    async with runtime.db.session() as session:
+        saved = await session.get_one(Store, store.id)
+    assert (saved.orders_synced_until, saved.aftersales_synced_until) == (ahead, ahead)
 
 
 async def test_pushed_and_reconciled_data_agree(runtime, platform: Platform) -> None:

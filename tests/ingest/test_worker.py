@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+import secrets
 from collections.abc import AsyncIterator, Hashable, Sequence
 
 import httpx
@@ -22,13 +24,14 @@ from desk.orders.services import save_buyer
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.stores.clients import PlatformClients
-from tests.conftest import app_lifespan
+from tests.conftest import app_lifespan, on_platform
 from tests.ingest.conftest import (
     channels_push,
     commkf_event,
     count_by_state,
     events,
     insert_events,
+    order_event,
     store_crypt,
 )
 
@@ -254,3 +257,22 @@ async def test_embedded_worker_applies_pushes_as_they_arrive(runtime, settings, 
                 break
             await asyncio.sleep(0.05)
     assert await messages(runtime) == [("m-1", "在吗")]
+
+
+async def test_events_of_a_store_whose_credentials_are_refused_are_not_logged_one_by_one(
+    runtime, settings, clients, make_store, wechat, caplog
+) -> None:
+    appid = f"wxrefused{secrets.token_hex(4)}"
+    on_platform(wechat, appid=appid, secret="the-secret")
+    store = await make_store(appid=appid, appsecret="a-mistyped-secret")
+    await insert_events(runtime, store, [order_event(f"37000000000000000{n:02d}") for n in range(5)])
+    worker = Worker(
+        runtime.db, settings.with_changes(worker_backoff_base_s=0.0, worker_max_attempts=10), clients
+    )
+    caplog.set_level(logging.DEBUG)
+    for _ in range(3):
+        assert (await worker.run_once()).failed == 5
+    assert {e.state for e in await events(runtime)} == {EventState.PENDING}
+    assert all("CredentialError" in e.last_error for e in await events(runtime))
+    noticed = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in noticed] == ["desk.stores.health"]  # the store's state, said once

@@ -34,6 +34,8 @@ class FakePlatform:
         self.token_requests: list[httpx.Request] = []
         self.current_token: str | None = None
         self.token_reply: Reply | None = None
+        self.unforced_stable_token: str | None = None
+        """When set: what ``stable_token`` answers unless forced (a token it no longer accepts)."""
         self.expires_in = 7200
         self._serial = itertools.count(1)
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
@@ -74,6 +76,11 @@ class FakePlatform:
                 await asyncio.sleep(self.token_delay)
             if self.token_reply is not None:
                 return _respond(self.token_reply)
+            unforced = path == "cgi-bin/stable_token" and not json.loads(request.content)["force_refresh"]
+            if unforced and self.unforced_stable_token is not None:
+                return httpx.Response(
+                    200, json={"access_token": self.unforced_stable_token, "expires_in": 600}
+                )
             self.current_token = f"token-{next(self._serial)}"
             return httpx.Response(
                 200, json={"access_token": self.current_token, "expires_in": self.expires_in}

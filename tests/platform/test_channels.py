@@ -357,8 +357,8 @@ async def test_fifty_concurrent_calls_fetch_one_token(sleeps: Recorder, fake_clo
     assert {o.order_id for o in orders} == {ORDER_ID}
     assert len(platform.token_requests) == 1
     assert len(platform.requests) == 50  # none was refused: nobody invalidated anybody's token
-    params = platform.token_requests[0].url.params
-    assert (params["grant_type"], params["appid"], params["secret"]) == (
+    body = json.loads(platform.token_requests[0].content)
+    assert (body["grant_type"], body["appid"], body["secret"]) == (
         "client_credential",
         "wx_store",
         "store-secret",
@@ -424,19 +424,19 @@ async def test_wrong_secret_is_a_credential_error(store: ChannelsClient, platfor
         await store.get_order(ORDER_ID)
     assert (exc_info.value.errcode, exc_info.value.path, exc_info.value.rid) == (
         40125,
-        "cgi-bin/token",
+        "cgi-bin/stable_token",
         "6600-aa",
     )
     assert platform.requests == []
 
 
-async def test_stable_token_is_posted_and_forced_after_a_refusal(
+async def test_stable_token_is_posted_and_asked_for_again_normally_after_a_refusal(
     http: httpx.AsyncClient, platform: FakePlatform, sleeps: Recorder, fake_clock: FakeClock
 ) -> None:
-    store = make_client(http, MemoryTokenStore(), sleeps, fake_clock, stable_token=True)
+    store = make_client(http, MemoryTokenStore(), sleeps, fake_clock)  # stable_token is the default
     platform.always("channels/ec/order/get", {"order": {"order_id": ORDER_ID}})
     await store.get_order(ORDER_ID)
-    platform.rotate_token()
+    platform.rotate_token()  # renewed, or forced by another process: a normal call gets the new one
     await store.get_order(ORDER_ID)
     assert [r.method for r in platform.token_requests] == ["POST", "POST"]
     assert [r.url.path for r in platform.token_requests] == ["/cgi-bin/stable_token"] * 2
@@ -447,10 +447,30 @@ async def test_stable_token_is_posted_and_forced_after_a_refusal(
         "secret": "store-secret",
         "force_refresh": False,
     }
-    assert bodies[1]["force_refresh"] is True
+    assert bodies[1]["force_refresh"] is False
 
 
-# -- busy, network and HTTP failures ------------------------------------------------------------
+async def test_a_refused_stable_token_handed_out_again_is_forced_once(
+    http: httpx.AsyncClient, platform: FakePlatform, sleeps: Recorder, fake_clock: FakeClock
+) -> None:
+    store = make_client(http, MemoryTokenStore(), sleeps, fake_clock)
+    platform.always("channels/ec/order/get", {"order": {"order_id": ORDER_ID}})
+    await store.get_order(ORDER_ID)
+    held = platform.current_token
+    platform.rotate_token()
+    platform.unforced_stable_token = held  # the platform still hands out the token it refuses
+    await store.get_order(ORDER_ID)
+    forces = [json.loads(r.content)["force_refresh"] for r in platform.token_requests]
+    assert forces == [False, False, True]
+
+
+async def test_classic_token_mode_gets_cgi_bin_token(
+    http: httpx.AsyncClient, platform: FakePlatform, sleeps: Recorder, fake_clock: FakeClock
+) -> None:
+    store = make_client(http, MemoryTokenStore(), sleeps, fake_clock, stable_token=False)
+    platform.always("channels/ec/order/get", {"order": {"order_id": ORDER_ID}})
+    await store.get_order(ORDER_ID)
+    assert [(r.method, r.url.path) for r in platform.token_requests] == [("GET", "/cgi-bin/token")]
 
 
 async def test_busy_is_retried_with_exponential_backoff(

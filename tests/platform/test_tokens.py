@@ -14,17 +14,17 @@ from tests.platform.conftest import REDIS_URL, FakeClock
 
 
 class FakeTokenEndpoint:
-    """Issues ``token-1``, ``token-2``… and records each call's ``force`` flag."""
+    """Issues ``token-1``, ``token-2``… and records the refused token each call was given."""
 
     def __init__(self, expires_in: int = 7200, delay: float = 0.0) -> None:
         self.expires_in = expires_in
         self.delay = delay
-        self.calls: list[bool] = []
+        self.calls: list[str | None] = []
         self._serial = itertools.count(1)
         self.fail_with: Exception | None = None
 
-    async def __call__(self, force: bool) -> tuple[str, int]:
-        self.calls.append(force)
+    async def __call__(self, refused: str | None) -> tuple[str, int]:
+        self.calls.append(refused)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail_with is not None:
@@ -46,7 +46,7 @@ async def test_token_is_fetched_once_then_served_from_the_cache(
     assert await tokens.get() == "token-1"
     fake_clock.advance(3600)
     assert await tokens.get() == "token-1"
-    assert endpoint.calls == [False]
+    assert endpoint.calls == [None]
 
 
 async def test_token_is_refreshed_a_margin_before_it_expires(
@@ -55,13 +55,13 @@ async def test_token_is_refreshed_a_margin_before_it_expires(
     endpoint = FakeTokenEndpoint(expires_in=7200)
     tokens = refresher(token_store, endpoint, fake_clock)
     await tokens.get()
-    fake_clock.advance(7200 - 300 - 1)
+    fake_clock.advance(7200 - 240 - 1)
     assert await tokens.get() == "token-1"
-    fake_clock.advance(2)  # inside the 5-minute margin: still valid, but due
+    fake_clock.advance(2)  # inside the 4-minute margin: still valid, but due
     assert await tokens.get() == "token-2"
 
 
-async def test_short_lived_tokens_are_refreshed_at_half_life(
+async def test_short_lived_tokens_are_refreshed_in_their_last_quarter(
     token_store: TokenStore, fake_clock: FakeClock
 ) -> None:
     # A margin longer than the token's life (the simulator may issue 60-second tokens) must not
@@ -69,7 +69,7 @@ async def test_short_lived_tokens_are_refreshed_at_half_life(
     endpoint = FakeTokenEndpoint(expires_in=60)
     tokens = refresher(token_store, endpoint, fake_clock)
     await tokens.get()
-    fake_clock.advance(29)
+    fake_clock.advance(44)
     assert await tokens.get() == "token-1"
     fake_clock.advance(2)
     assert await tokens.get() == "token-2"
@@ -93,7 +93,7 @@ async def test_callers_refused_the_same_token_share_one_forced_refresh(
     stale = await tokens.get()
     got = await asyncio.gather(*(tokens.force_refresh(stale) for _ in range(50)))
     assert set(got) == {"token-2"}
-    assert endpoint.calls == [False, True]
+    assert endpoint.calls == [None, "token-1"]
 
 
 async def test_force_refresh_of_an_old_token_does_not_refresh_again(

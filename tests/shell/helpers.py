@@ -35,6 +35,8 @@ async def run_cli(settings: Settings, *args: str, input: str | None = None) -> R
     env = {
         "DESK_DATABASE_URL": settings.database_url,
         "DESK_SECRET_KEY": settings.secret_key,
-        "DESK_VAR_DIR": settings.var_dir,
+        "DESK_CHANNELS_API_BASE": settings.channels_api_base,
+        "DESK_WECOM_API_BASE": settings.wecom_api_base,
+        "DESK_PUBLIC_URL": settings.public_url,
     }
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env, input=input)

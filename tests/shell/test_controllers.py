@@ -92,3 +92,17 @@ async def test_the_login_page_follows_the_language_cookie(client) -> None:
     await client.get("/lang/en")
     page = await client.get("/login")
     assert "Log in" in page.text
+
+
+async def test_the_desk_has_a_favicon_for_browsers_and_pages(client) -> None:
+    icon = await client.get("/favicon.ico")  # asked for without a session, by every browser
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert "max-age=86400" in icon.headers["cache-control"]
+    page = await client.get("/login")
+    assert '<link rel="icon" href="/favicon.ico" sizes="32x32">' in page.text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+    svg = await client.get("/static/favicon.svg")
+    assert svg.status_code == 200
+    assert svg.headers["content-type"].startswith("image/svg+xml")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import sqlalchemy as sa
 
 from desk.errors import Invalid
 from desk.stores.models import Store, WeComCorp
+from desk.stores.secrets import SecretBox
 from desk.stores.services import (
     CorpForm,
     CorpService,
@@ -13,6 +15,7 @@ from desk.stores.services import (
     StoreService,
     find_store,
     store_push_url,
+    unreadable_secrets,
 )
 from tests.conftest import TEST_AES_KEY
 
@@ -97,6 +100,19 @@ async def test_update_keeps_blank_secrets_and_replaces_given_ones(runtime) -> No
         assert runtime.secrets.decrypt(row.aes_key_enc) == OTHER_AES_KEY
 
 
+async def test_store_names_are_unique(runtime, make_store) -> None:
+    await make_store("旗舰店")
+    async with runtime.db.session() as session:
+        service = StoreService(session, runtime.secrets)
+        result = await service.create(msgspec.structs.replace(GOOD, name=" 旗舰店 "))
+        assert isinstance(result, Invalid)
+        assert result.errors["name"].key == "stores.error.name_taken"
+        store = await service.create(msgspec.structs.replace(GOOD, name="户外店"))
+        assert isinstance(await service.update(store, StoreForm(name="户外店", appid=GOOD.appid)), Store)
+        result = await service.update(store, StoreForm(name="旗舰店", appid=GOOD.appid))
+        assert set(result.errors) == {"name"}
+
+
 async def test_update_may_keep_its_own_appid_but_not_take_anothers(runtime, make_store) -> None:
     other = await make_store(appid="wxaaaaaaaaaaaaaaaa")
     async with runtime.db.session() as session:
@@ -115,6 +131,30 @@ async def test_masked_secrets_show_only_the_last_characters(runtime) -> None:
     assert masked.secret == "••••••••" + GOOD.appsecret[-4:]
     assert masked.aes_key.endswith(TEST_AES_KEY[-4:])
     assert TEST_AES_KEY not in masked.aes_key
+
+
+async def test_secrets_sealed_with_another_key_are_reported_and_must_all_be_entered_again(
+    runtime, make_store
+) -> None:
+    other = SecretBox("the key of another desk")
+    foreign = await make_store("外来店铺", box=other)
+    await make_store("本店")
+    async with runtime.db.session() as session:
+        unreadable = await unreadable_secrets(session, runtime.secrets)
+        assert (unreadable.stores, unreadable.corps, unreadable.total) == (["外来店铺"], [], 2)
+        service = StoreService(session, runtime.secrets)
+        row = await service.get(foreign.id)
+        assert not service.masked(row).readable
+        result = await service.update(row, StoreForm(name="外来店铺", appid=foreign.appid, token="newToken1"))
+        assert isinstance(result, Invalid)
+        assert set(result.errors) == {"appsecret", "aes_key"}
+        form = StoreForm(
+            name="外来店铺", appid=foreign.appid, appsecret="fresh", token="newToken1", aes_key=TEST_AES_KEY
+        )
+        assert isinstance(await service.update(row, form), Store)
+        assert service.masked(row).readable
+    async with runtime.db.session() as session:
+        assert not await unreadable_secrets(session, runtime.secrets)
 
 
 async def test_set_active_and_find_by_key_or_name(runtime, make_store) -> None:
