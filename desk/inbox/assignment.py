@@ -8,7 +8,8 @@ Rules (each a function below):
 * when an agent's load falls (a conversation resolved, transferred, or they come online), the
   longest-waiting unassigned buyers of their stores are assigned to them at once;
 * an agent who goes offline keeps their conversations for a grace period (60 s), then those whose
-  buyer still waits go back to the pool and are routed again;
+  buyer still waits go back to the pool and are routed again — and so does any conversation of
+  theirs whose buyer starts waiting later, while they are still away from the desk;
 * an agent may claim a conversation, transfer it to a colleague of the store; managers reassign.
 
 Exactly one assignee under concurrency: an assignment is a compare-and-set on the conversation
@@ -35,6 +36,7 @@ __all__ = [
     "assign_to",
     "fill_capacity",
     "release_unanswered",
+    "reroute_if_gone",
     "route",
     "set_presence",
 ]
@@ -185,6 +187,27 @@ async def fill_capacity(work: Work, agent_id: int, *, now: dt.datetime) -> list[
     return assigned
 
 
+async def _release(
+    work: Work, conversation_id: int, store_id: int, agent_id: int, *, now: dt.datetime
+) -> bool:
+    """Take the conversation from ``agent_id`` (if still theirs) and route it again."""
+    result = await work.execute(
+        sa.update(_conversation)
+        .where(_conversation.c.id == conversation_id, _conversation.c.assignee_id == agent_id)
+        .values(assignee_id=None, assigned_at=None, updated_at=now)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await record(
+        work,
+        ConversationChanged(
+            store_id=store_id, origin="system", conversation_id=conversation_id, what="released"
+        ),
+    )
+    await route(work, conversation_id, store_id, now=now)
+    return True
+
+
 async def release_unanswered(work: Work, agent_id: int, *, now: dt.datetime) -> list[int]:
     """Return the agent's conversations whose buyer waits to the pool and route each again."""
     rows = (
@@ -196,24 +219,37 @@ async def release_unanswered(work: Work, agent_id: int, *, now: dt.datetime) -> 
             )
         )
     ).all()
-    released: list[int] = []
-    for row in rows:
-        result = await work.execute(
-            sa.update(_conversation)
-            .where(_conversation.c.id == row.id, _conversation.c.assignee_id == agent_id)
-            .values(assignee_id=None, assigned_at=None, updated_at=now)
+    return [row.id for row in rows if await _release(work, row.id, row.store_id, agent_id, now=now)]
+
+
+async def reroute_if_gone(
+    work: Work, conversation_id: int, store_id: int, agent_id: int, *, now: dt.datetime
+) -> int | None:
+    """A buyer starts waiting in a conversation ``agent_id`` holds: if the agent is gone — offline
+    past the grace period, or set offline by the desk when their pages went quiet — it goes back
+    to the pool and is routed again. Within the grace period it stays (the agent may be reloading
+    a page); the grace timer releases it if they do not come back. Returns who holds it now."""
+    presence = (
+        await work.execute(
+            sa.select(_presence.c.status, _presence.c.manual, _presence.c.changed_at).where(
+                _presence.c.user_id == agent_id
+            )
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            continue
-        released.append(row.id)
-        await record(
-            work,
-            ConversationChanged(
-                store_id=row.store_id, origin="system", conversation_id=row.id, what="released"
-            ),
+    ).first()
+    gone = (
+        presence is not None
+        and presence.status == Presence.OFFLINE
+        and (not presence.manual or presence.changed_at + OFFLINE_GRACE <= now)
+    )
+    if not gone:
+        return agent_id
+    if not await _release(work, conversation_id, store_id, agent_id, now=now):
+        return agent_id
+    return (
+        await work.execute(
+            sa.select(_conversation.c.assignee_id).where(_conversation.c.id == conversation_id)
         )
-        await route(work, row.id, row.store_id, now=now)
-    return released
+    ).scalar_one()
 
 
 async def set_presence(

@@ -7,7 +7,8 @@ stored once and moves nothing the second time.
 A message from a buyer nobody is answering yet starts a *wait*: ``waiting_since`` is its time and
 ``deadline_at`` the 3-minute reply deadline (:mod:`desk.inbox.deadline`) — the queue's order and
 the start of a consultation for the reply rate. A resolved or pending conversation is reopened.
-A conversation nobody holds is routed to an online agent of the store (:mod:`desk.inbox.assignment`).
+A conversation nobody holds is routed to an online agent of the store (:mod:`desk.inbox.assignment`),
+and so is a returning buyer whose agent has gone offline.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from desk.changes.events import ConversationChanged, MessageAdded
 from desk.changes.record import record
 from desk.db import UTCDateTime, Work, insert_for, utcnow
-from desk.inbox.assignment import route
+from desk.inbox.assignment import reroute_if_gone, route
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
 
@@ -132,8 +133,9 @@ async def record_buyer_message(
 
     The conversation's ``last_message_at`` and ``last_buyer_message_at`` move forward (never
     back, whatever order messages arrive in); when nobody was waiting, the wait starts at this
-    message (``waiting_since``, ``deadline_at``). A resolved or pending conversation reopens, and
-    one nobody holds is routed to an agent. Records ``MessageAdded`` and ``ConversationChanged``.
+    message (``waiting_since``, ``deadline_at``). A resolved or pending conversation reopens; one
+    nobody holds is routed to an agent, and one whose agent has gone offline (past the grace
+    period) is routed to another. Records ``MessageAdded`` and ``ConversationChanged``.
     """
     now = now or utcnow()
     conversation_id = await _conversation_id(
@@ -176,7 +178,8 @@ async def record_buyer_message(
             buyer_id=buyer_id,
         ),
     )
-    if before.status != ConversationStatus.OPEN or before.waiting_since is None:
+    starts_wait = before.status != ConversationStatus.OPEN or before.waiting_since is None
+    if starts_wait:
         what = "reopened" if before.status != ConversationStatus.OPEN else "waiting"
         await record(
             work,
@@ -190,4 +193,6 @@ async def record_buyer_message(
         )
     if assignee_id is None:
         await route(work, conversation_id, store_id, now=now)
+    elif starts_wait:  # a returning buyer whose agent has left goes to someone who is there
+        await reroute_if_gone(work, conversation_id, store_id, assignee_id, now=now)
     return int(message_id)

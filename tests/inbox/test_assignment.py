@@ -264,7 +264,6 @@ async def test_going_away_after_offline_keeps_the_conversations(
     assert await holders(runtime, [waiting]) == [a.id]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a conversation stays with an agent who went offline long ago")
 async def test_a_buyer_writing_to_an_agent_who_went_offline_long_ago_goes_to_an_online_colleague(
     runtime: Runtime, make_store, make_user, clock: ManualClock, timers: TimerRunner
 ) -> None:
@@ -302,7 +301,6 @@ async def test_a_buyer_writing_within_the_grace_period_stays_until_it_ends(
     assert await holders(runtime, [answered]) == [b.id]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a conversation stays with an agent who went offline long ago")
 async def test_a_resolved_conversation_reopening_while_its_agent_is_offline_goes_to_a_colleague(
     runtime: Runtime, make_store, make_user, clock: ManualClock, timers: TimerRunner
 ) -> None:

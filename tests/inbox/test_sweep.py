@@ -70,6 +70,22 @@ async def test_an_agent_unheard_of_for_a_minute_goes_offline_and_their_waiting_b
     assert (await conversation(runtime, answered)).assignee_id == a.id
 
 
+async def test_a_buyer_returning_to_a_lapsed_agent_goes_to_a_colleague_at_once(
+    runtime: Runtime, store, make_user
+) -> None:
+    a = await make_user("a", Role.AGENT, [store])
+    b = await make_user("b", Role.AGENT, [store])
+    await go(runtime, a, Presence.ONLINE, at(0))
+    answered = await buyer_writes(runtime, store, "o_1", at(1))
+    await answer(runtime, a, answered, at(2))
+    await go(runtime, b, Presence.ONLINE, at(50))
+    await sweep(runtime.db, now=at(61), auto_resolve_after=None)
+    assert (await presence(runtime, a)).status == Presence.OFFLINE
+    # The lapse was the grace period: no second one when the buyer writes again.
+    await buyer_writes(runtime, store, "o_1", at(70), "在吗？")
+    assert (await conversation(runtime, answered)).assignee_id == b.id
+
+
 @pytest.mark.xfail(strict=True, reason="bug: no heartbeat service; a lapsed agent never comes back")
 async def test_heartbeats_keep_an_agent_online(runtime: Runtime, store, make_user) -> None:
     a = await make_user("a", Role.AGENT, [store])
