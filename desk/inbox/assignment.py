@@ -261,9 +261,13 @@ async def set_presence(
     existing = (
         await work.execute(sa.select(_presence.c.status).where(_presence.c.user_id == agent_id))
     ).scalar_one_or_none()
-    values = {"status": status, "changed_at": now, "manual": manual}
+    values: dict[str, object] = {"status": status, "changed_at": now, "manual": manual}
+    if status is not Presence.OFFLINE:
+        # The agent is at a page right now: without this, yesterday's last heartbeat would have
+        # the next sweep set them offline again before their page's first heartbeat.
+        values["last_seen_at"] = now
     if existing is None:
-        await work.execute(sa.insert(_presence).values(user_id=agent_id, last_seen_at=now, **values))
+        await work.execute(sa.insert(_presence).values(user_id=agent_id, **{"last_seen_at": now, **values}))
     else:
         await work.execute(sa.update(_presence).where(_presence.c.user_id == agent_id).values(**values))
     key = release_timer_key(agent_id)

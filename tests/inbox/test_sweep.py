@@ -126,7 +126,6 @@ async def test_a_heartbeat_does_not_undo_what_the_agent_chose(runtime: Runtime, 
     )
 
 
-@pytest.mark.xfail(strict=True, reason="bug: going online keeps an old last_seen_at; the next sweep lapses")
 async def test_coming_online_after_a_night_away_counts_as_being_seen(
     runtime: Runtime, store, make_user
 ) -> None:
