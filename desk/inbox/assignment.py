@@ -35,6 +35,7 @@ __all__ = [
     "OFFLINE_GRACE",
     "assign_to",
     "fill_capacity",
+    "note_seen",
     "release_unanswered",
     "reroute_if_gone",
     "route",
@@ -280,6 +281,26 @@ async def set_presence(
     if status is Presence.ONLINE:
         return await fill_capacity(work, agent_id, now=now)
     return []
+
+
+async def note_seen(work: Work, agent_id: int, *, now: dt.datetime) -> Sequence[int]:
+    """A page of ``agent_id`` is open (the live stream's heartbeat): they are at the desk.
+
+    An agent the desk set offline when their pages went quiet (:mod:`desk.inbox.sweep`) is online
+    again, and is handed waiting buyers at once; a status the agent chose (away, offline) stays.
+    Returns the conversations assigned to them as a result.
+    """
+    row = (
+        await work.execute(
+            sa.update(_presence)
+            .where(_presence.c.user_id == agent_id)
+            .values(last_seen_at=now)
+            .returning(_presence.c.status, _presence.c.manual)
+        )
+    ).first()
+    if row is None or row.manual or row.status != Presence.OFFLINE:
+        return []
+    return await set_presence(work, agent_id, Presence.ONLINE, now=now)
 
 
 def release_timer_key(agent_id: int) -> str:

@@ -3,7 +3,8 @@ the offline agent's grace period running out.
 
 * An agent whose pages have not been heard from for :data:`LAPSE_AFTER` (their browser closed, the
   laptop asleep) is set offline by the desk; their unanswered conversations return to the pool at
-  once — the lapse already was the grace period. When they come back, they are online again.
+  once — the lapse already was the grace period. When a page of theirs is back
+  (:func:`desk.inbox.assignment.note_seen`), they are online again.
 * An open or pending conversation with nothing said for ``DESK_AUTO_RESOLVE_HOURS`` and no buyer
   waiting is resolved.
 * The ``inbox.release`` timer (set when an agent goes offline) returns their unanswered

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from desk.accounts.models import Role
+from desk.inbox.assignment import note_seen
 from desk.inbox.filing import record_buyer_message
 from desk.inbox.models import Channel, ConversationStatus, Presence
 from desk.inbox.replies import ReplyResult, send_reply
@@ -26,8 +27,6 @@ async def store(make_store):
 
 async def seen(runtime: Runtime, agent, now: dt.datetime) -> list[int]:
     """A page of ``agent`` says it is open (the live stream's heartbeat)."""
-    from desk.inbox.assignment import note_seen
-
     async with runtime.db.transaction() as conn:
         return list(await note_seen(conn, agent.id, now=now))
 
@@ -86,7 +85,6 @@ async def test_a_buyer_returning_to_a_lapsed_agent_goes_to_a_colleague_at_once(
     assert (await conversation(runtime, answered)).assignee_id == b.id
 
 
-@pytest.mark.xfail(strict=True, reason="bug: no heartbeat service; a lapsed agent never comes back")
 async def test_heartbeats_keep_an_agent_online(runtime: Runtime, store, make_user) -> None:
     a = await make_user("a", Role.AGENT, [store])
     await go(runtime, a, Presence.ONLINE, at(0))
@@ -96,7 +94,6 @@ async def test_heartbeats_keep_an_agent_online(runtime: Runtime, store, make_use
     assert (await presence(runtime, a)).status == Presence.ONLINE
 
 
-@pytest.mark.xfail(strict=True, reason="bug: no heartbeat service; a lapsed agent never comes back")
 async def test_a_lapsed_agent_is_online_again_when_their_page_is_back_and_takes_waiting_buyers(
     runtime: Runtime, store, make_user
 ) -> None:
@@ -111,7 +108,6 @@ async def test_a_lapsed_agent_is_online_again_when_their_page_is_back_and_takes_
     assert (back.status, back.last_seen_at) == (Presence.ONLINE, at(200))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: no heartbeat service; a lapsed agent never comes back")
 async def test_a_heartbeat_does_not_undo_what_the_agent_chose(runtime: Runtime, store, make_user) -> None:
     away = await make_user("away", Role.AGENT, [store])
     gone = await make_user("gone", Role.AGENT, [store])
@@ -187,7 +183,6 @@ async def test_auto_resolve_can_be_off(runtime: Runtime, store, make_user) -> No
     assert (await conversation(runtime, idle)).status == ConversationStatus.OPEN
 
 
-@pytest.mark.xfail(strict=True, reason="bug: no heartbeat service; a lapsed agent never comes back")
 async def test_auto_resolve_frees_the_agents_place_for_a_waiting_buyer(
     runtime: Runtime, store, make_user
 ) -> None:
