@@ -197,7 +197,6 @@ async def test_auto_resolve_frees_the_agents_place_for_a_waiting_buyer(
     assert (await conversation(runtime, pooled)).assignee_id == a.id
 
 
-@pytest.mark.xfail(strict=True, reason="bug: auto-resolve overwrites a buyer message filed meanwhile")
 async def test_a_buyer_writing_while_the_sweep_runs_is_not_resolved_away(
     runtime: Runtime, store, make_user
 ) -> None:
@@ -228,3 +227,18 @@ async def test_a_buyer_writing_while_the_sweep_runs_is_not_resolved_away(
     assert counts["resolved"] == 0
     after = await conversation(runtime, idle)
     assert (after.status, after.waiting_since) == (ConversationStatus.OPEN, late)
+
+
+async def test_a_heartbeat_while_the_sweep_runs_keeps_the_agent_online(
+    runtime: Runtime, store, make_user
+) -> None:
+    if runtime.db.is_sqlite:
+        pytest.skip("SQLite has one writer: a heartbeat cannot be recorded while the sweep runs")
+    a = await make_user("a", Role.AGENT, [store])
+    await go(runtime, a, Presence.ONLINE, at(0))
+    async with runtime.db.transaction() as conn:  # the heartbeat is being recorded …
+        await note_seen(conn, a.id, now=at(70))
+        # … while the sweep runs on what it read before: it must not set the agent offline after.
+        counts = await asyncio.wait_for(sweep(runtime.db, now=at(70), auto_resolve_after=None), timeout=30)
+    assert counts["lapsed"] == 0
+    assert (await presence(runtime, a)).status == Presence.ONLINE
