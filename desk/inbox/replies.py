@@ -30,7 +30,7 @@ from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message as Text
 from desk.inbox.access import ConversationState, conversation_for
-from desk.inbox.assignment import assign_to
+from desk.inbox.assignment import assign_to, fill_capacity
 from desk.inbox.commands import SendMessage, SendPayload
 from desk.inbox.deadline import REPLY_LIMIT, REPLY_WINDOW
 from desk.inbox.models import Conversation, Delivery, Message, Sender
@@ -243,15 +243,17 @@ async def send_reply(
         )
     origin = user_origin(user.id)
     if conversation.assignee_id != user.id:
-        await assign_to(
+        taken = await assign_to(
             work,
             conversation.id,
             conversation.store_id,
             user.id,
             now=now,
             origin=origin,
-            expect_assignee=conversation.assignee_id if conversation.assignee_id is not None else None,
+            expect_assignee=conversation.assignee_id,
         )
+        if taken and conversation.assignee_id is not None:
+            await fill_capacity(work, conversation.assignee_id, now=now)  # the colleague has room again
     result = await _queue_message(
         work,
         wakeup,

@@ -201,7 +201,6 @@ async def test_a_colleagues_conversation_is_refused_with_their_name_unless_taken
     assert [m.text for m in await messages(runtime, conversation_id)] == ["在吗？", "我来处理"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: taking over does not refill the colleague's place")
 async def test_taking_over_hands_the_colleague_the_next_waiting_buyer(
     runtime: Runtime, store, agent, make_user
 ) -> None:
