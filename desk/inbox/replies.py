@@ -16,6 +16,7 @@ welcome messages) never do — they count neither as answered nor as the agent's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 
 import msgspec
@@ -25,7 +26,7 @@ from desk.accounts.models import User
 from desk.changes.events import ConversationChanged, MessageAdded, user_origin
 from desk.changes.record import record
 from desk.commands.models import CommandState, OutboundCommand
-from desk.commands.service import enqueue
+from desk.commands.service import MAX_KEY_LENGTH, enqueue
 from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message as Text
@@ -85,6 +86,17 @@ async def replies_left(work: Work, conversation: ConversationState, *, now: dt.d
         )
     ).scalar_one()
     return max(0, REPLY_LIMIT - used)
+
+
+def _reply_key(request_id: str) -> str:
+    """The command key of a reply: from the client's request id (a digest of one too long to be
+    a key, so that any id a client chooses still makes one reply), else a fresh one."""
+    request_id = request_id.strip()
+    if not request_id:
+        return f"reply:{uuid.uuid4().hex}"
+    if len("reply:") + len(request_id) > MAX_KEY_LENGTH:
+        request_id = "sha256:" + hashlib.sha256(request_id.encode()).hexdigest()[:48]
+    return f"reply:{request_id}"
 
 
 def _check_text(text: str) -> Text | None:
@@ -224,7 +236,7 @@ async def send_reply(
     ``take_over``). A conversation nobody holds becomes the agent's. Ends the buyer's wait.
     """
     text = text.strip()
-    key = f"reply:{request_id.strip() or uuid.uuid4().hex}"
+    key = _reply_key(request_id)
     conversation = await conversation_for(work, user, conversation_id, lock=True)
     if request_id and (existing := await _existing_reply(work, conversation.store_id, key)):
         return existing  # a double submit: the first one stands
