@@ -113,13 +113,24 @@ async def _holder_name(work: Work, user_id: int) -> str:
 
 
 async def _existing_reply(work: Work, store_id: int, key: str) -> ReplyResult | None:
+    """The reply an earlier request with this key stored, with where its sending stands now
+    (after a retry, that is the retry's command: the message no longer points at the first)."""
+    payload = (
+        await work.execute(
+            sa.select(_command.c.payload).where(
+                _command.c.store_id == store_id, _command.c.idempotency_key == key
+            )
+        )
+    ).scalar_one_or_none()
+    if payload is None:
+        return None
     row = (
         await work.execute(
             sa.select(
                 _message.c.id, _message.c.conversation_id, _command.c.id.label("command_id"), _command.c.state
             )
             .join(_command, _command.c.id == _message.c.command_id)
-            .where(_command.c.store_id == store_id, _command.c.idempotency_key == key)
+            .where(_message.c.id == int(payload["message_id"]))
         )
     ).first()
     if row is None:

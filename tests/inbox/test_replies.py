@@ -474,7 +474,6 @@ async def test_only_a_failed_reply_can_be_retried(platform: Platform, make_user)
     assert len(await commands(runtime)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a request id resubmitted after a retry stores a second message")
 async def test_resubmitting_a_request_id_after_its_reply_was_retried_adds_nothing(
     platform: Platform, make_user
 ) -> None:
