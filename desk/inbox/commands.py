@@ -100,7 +100,8 @@ class SendMessage:
 
 async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int) -> None:
     """A reply that never reached the buyer answered nothing: if no other reply since did, the
-    buyer waits again from their first message after the last reply that was sent."""
+    buyer waits again from their first message after the last reply that was sent — also when
+    they wrote again meanwhile (their wait began before that)."""
     m = _message.c
     last_sent = (
         sa.select(sa.func.max(m.sent_at))
@@ -126,15 +127,26 @@ async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int
     if first_unanswered is None or pending_human:
         return  # answered after all, or another reply is still on its way
     first_unanswered = _aware(first_unanswered)
+    c = _conversation.c
     result = await conn.execute(
         sa.update(_conversation)
-        .where(_conversation.c.id == conversation_id, _conversation.c.waiting_since.is_(None))
-        .values(waiting_since=first_unanswered, deadline_at=deadline_for(first_unanswered))
+        .where(c.id == conversation_id, sa.or_(c.waiting_since.is_(None), c.waiting_since > first_unanswered))
+        .values(
+            waiting_since=first_unanswered,
+            deadline_at=deadline_for(first_unanswered),
+        )
+        .returning(c.assignee_id)
     )
-    if result.rowcount:  # type: ignore[attr-defined]
+    changed = result.first()
+    if changed is not None:
         await record(
             conn,
-            ConversationChanged(store_id=store_id, conversation_id=conversation_id, what="waiting"),
+            ConversationChanged(
+                store_id=store_id,
+                conversation_id=conversation_id,
+                what="waiting",
+                assignee_id=changed.assignee_id,
+            ),
         )
 
 

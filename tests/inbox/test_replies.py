@@ -386,7 +386,6 @@ async def test_a_failed_reply_puts_the_buyer_back_to_waiting_from_their_message(
     assert await left(runtime, agent, conversation_id, utcnow()) == REPLY_LIMIT
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a failed reply restarts the wait from the wrong message")
 async def test_the_wait_restarts_from_the_first_message_after_the_last_reply_that_arrived(
     platform: Platform, make_user
 ) -> None:
