@@ -26,7 +26,7 @@ from desk.changes.record import record
 from desk.commands.kinds import ClaimedCommand, CommandContext, CommandFailedError, Outcome
 from desk.commands.models import CommandState
 from desk.inbox.deadline import deadline_for
-from desk.inbox.models import Channel, Conversation, Delivery, Message, Sender
+from desk.inbox.models import Channel, Conversation, ConversationStatus, Delivery, Message, Sender
 
 __all__ = ["KINDS", "OUTCOME_UNKNOWN", "SendMessage", "SendPayload", "platform_request_id"]
 
@@ -101,7 +101,8 @@ class SendMessage:
 async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int) -> None:
     """A reply that never reached the buyer answered nothing: if no other reply since did, the
     buyer waits again from their first message after the last reply that was sent — also when
-    they wrote again meanwhile (their wait began before that)."""
+    they wrote again meanwhile (their wait began before that), and also when the conversation
+    was resolved or put on hold meanwhile (it is open again: nobody answered them)."""
     m = _message.c
     last_sent = (
         sa.select(sa.func.max(m.sent_at))
@@ -134,6 +135,8 @@ async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int
         .values(
             waiting_since=first_unanswered,
             deadline_at=deadline_for(first_unanswered),
+            status=ConversationStatus.OPEN,
+            resolved_at=None,
         )
         .returning(c.assignee_id)
     )
@@ -146,6 +149,7 @@ async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int
                 conversation_id=conversation_id,
                 what="waiting",
                 assignee_id=changed.assignee_id,
+                status=ConversationStatus.OPEN,
             ),
         )
 

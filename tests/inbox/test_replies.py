@@ -436,7 +436,6 @@ async def test_a_retried_reply_ends_the_wait_again(platform: Platform, make_user
     assert (after.waiting_since, after.deadline_at) == (None, None)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a failed reply hides the waiting buyer among resolved ones")
 async def test_a_failed_reply_reopens_a_conversation_resolved_meanwhile(
     platform: Platform, make_user
 ) -> None:
