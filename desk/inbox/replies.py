@@ -288,6 +288,14 @@ async def send_reply(
         origin=origin,
         now=now,
     )
+    await _answered(work, conversation, assignee_id=user.id, origin=origin, now=now)
+    return result
+
+
+async def _answered(
+    work: Work, conversation: ConversationState, *, assignee_id: int | None, origin: str, now: dt.datetime
+) -> None:
+    """A human reply is on its way: the buyer's wait ends (the consultation is answered)."""
     await work.execute(
         sa.update(_conversation)
         .where(_conversation.c.id == conversation.id)
@@ -301,11 +309,10 @@ async def send_reply(
                 origin=origin,
                 conversation_id=conversation.id,
                 what="answered",
-                assignee_id=user.id,
+                assignee_id=assignee_id,
                 status=conversation.status,
             ),
         )
-    return result
 
 
 async def send_auto_reply(
@@ -381,11 +388,17 @@ async def add_note(
 async def retry_reply(
     work: Work, wakeup: Wakeup | None, *, user: User, message_id: int, now: dt.datetime
 ) -> ReplyResult | Invalid:
-    """Send a failed reply again (a new command for the same message; the old one stays failed)."""
+    """Send a failed reply again (a new command for the same message; the old one stays failed).
+
+    An agent's reply sent again answers the buyer again: the wait its failure restored ends."""
     row = (
         await work.execute(
             sa.select(
-                _message.c.conversation_id, _message.c.delivery, _message.c.text, _message.c.command_id
+                _message.c.conversation_id,
+                _message.c.sender,
+                _message.c.delivery,
+                _message.c.text,
+                _message.c.command_id,
             ).where(_message.c.id == message_id, _message.c.sender.in_([Sender.AGENT, Sender.AUTO]))
         )
     ).first()
@@ -422,6 +435,10 @@ async def retry_reply(
         .where(_message.c.id == message_id)
         .values(delivery=Delivery.QUEUED, command_id=ref.id)
     )
+    if row.sender == Sender.AGENT:
+        await _answered(
+            work, conversation, assignee_id=conversation.assignee_id, origin=user_origin(user.id), now=now
+        )
     return ReplyResult(
         message_id=message_id,
         conversation_id=conversation.id,

@@ -412,7 +412,6 @@ async def test_the_wait_restarts_from_the_first_message_after_the_last_reply_tha
     assert [m.content for m in platform.sim.sent_messages(platform.appids[0], openid)] == ["您好"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a retried reply leaves the buyer waiting")
 async def test_a_retried_reply_ends_the_wait_again(platform: Platform, make_user) -> None:
     runtime = platform.runtime
     store = platform.stores[0]
