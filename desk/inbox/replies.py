@@ -99,6 +99,14 @@ def _reply_key(request_id: str) -> str:
     return f"reply:{request_id}"
 
 
+def _none_left(conversation: ConversationState, now: dt.datetime) -> Text:
+    """Why the platform takes no more replies: its window closed, or its five are used up."""
+    last = conversation.last_buyer_message_at
+    if last is None or now - last > REPLY_WINDOW:
+        return Text("inbox.reply.error.window_closed")
+    return Text("inbox.reply.error.limit")
+
+
 def _check_text(text: str) -> Text | None:
     if not text.strip():
         return Text("inbox.reply.error.empty")
@@ -256,14 +264,8 @@ async def send_reply(
     if conversation.assignee_id not in (None, user.id) and not take_over:
         name = await _holder_name(work, conversation.assignee_id)  # type: ignore[arg-type]
         return Invalid({"assignee": Text("inbox.reply.error.taken", {"name": name})})
-    left = await replies_left(work, conversation, now=now)
-    if left == 0:
-        closed = conversation.last_buyer_message_at is None or (
-            now - conversation.last_buyer_message_at > REPLY_WINDOW
-        )
-        return Invalid(
-            {"text": Text("inbox.reply.error.window_closed" if closed else "inbox.reply.error.limit")}
-        )
+    if await replies_left(work, conversation, now=now) == 0:
+        return Invalid({"text": _none_left(conversation, now)})
     origin = user_origin(user.id)
     if conversation.assignee_id != user.id:
         taken = await assign_to(
@@ -332,7 +334,7 @@ async def send_auto_reply(
     if (existing := await _existing_reply(work, conversation.store_id, key)) is not None:
         return existing
     if await replies_left(work, conversation, now=now) == 0:
-        return Invalid({"text": Text("inbox.reply.error.limit")})
+        return Invalid({"text": _none_left(conversation, now)})
     return await _queue_message(
         work,
         wakeup,
@@ -408,7 +410,7 @@ async def retry_reply(
     if row.delivery != Delivery.FAILED:
         return Invalid({"message": Text("inbox.reply.error.not_failed")})
     if await replies_left(work, conversation, now=now) == 0:
-        return Invalid({"text": Text("inbox.reply.error.window_closed")})
+        return Invalid({"text": _none_left(conversation, now)})
     payload = SendPayload(
         conversation_id=conversation.id,
         message_id=message_id,

@@ -295,13 +295,18 @@ async def test_automatic_replies_are_sent_but_never_end_the_wait_nor_take_the_co
     assert await left(runtime, agent, conversation_id, at(2)) == REPLY_LIMIT - 1
 
 
-async def test_automatic_replies_respect_the_limit(runtime: Runtime, store, agent) -> None:
+async def test_automatic_replies_respect_the_limit_and_the_window(runtime: Runtime, store, agent) -> None:
     conversation_id = await buyer_writes(runtime, store, "o_1", at(0))
     for n in range(REPLY_LIMIT):
         assert isinstance(await auto_reply(runtime, agent, conversation_id, at(1 + n), f"k{n}"), ReplyResult)
     assert refusal(await auto_reply(runtime, agent, conversation_id, at(9), "k9")) == (
         "text",
         "inbox.reply.error.limit",
+    )
+    late = at(0) + REPLY_WINDOW + dt.timedelta(seconds=1)
+    assert refusal(await auto_reply(runtime, agent, conversation_id, late, "k10")) == (
+        "text",
+        "inbox.reply.error.window_closed",
     )
 
 
@@ -497,3 +502,22 @@ async def test_resubmitting_a_request_id_after_its_reply_was_retried_adds_nothin
     await runner(platform).drain()
     assert [m.sender for m in await messages(runtime, conversation_id)] == [Sender.BUYER, Sender.AGENT]
     assert [m.content for m in platform.sim.sent_messages(platform.appids[0], openid)] == ["您好"]
+
+
+async def test_a_retry_over_the_limit_says_so_rather_than_that_the_window_closed(
+    platform: Platform, make_user
+) -> None:
+    runtime = platform.runtime
+    store = platform.stores[0]
+    agent = await make_user("xiaochen", Role.AGENT, [store])
+    _, conversation_id = await simulated_buyer(platform)
+    first = await reply(runtime, agent, conversation_id, utcnow(), "第一条")
+    assert isinstance(first, ReplyResult)
+    await fail_next_sends(platform)
+    for n in range(REPLY_LIMIT):  # the failed one used none of the five
+        assert isinstance(await reply(runtime, agent, conversation_id, utcnow(), f"第{n + 2}条"), ReplyResult)
+    async with runtime.db.session() as session:
+        refused = await retry_reply(
+            session, runtime.wakeup, user=agent, message_id=first.message_id, now=utcnow()
+        )
+    assert refusal(refused) == ("text", "inbox.reply.error.limit")
