@@ -35,6 +35,7 @@ __all__ = [
     "OFFLINE_GRACE",
     "assign_to",
     "fill_capacity",
+    "lock_routing",
     "note_seen",
     "release_unanswered",
     "reroute_if_gone",
@@ -64,8 +65,17 @@ def _open_load() -> sa.ScalarSelect[int]:
     )
 
 
-async def _pick_agent(work: Work, store_id: int) -> int | None:
-    """The online agent of ``store_id`` to get the next conversation, or None when all are full."""
+async def lock_routing(work: Work, store_id: int) -> list[int]:
+    """Lock the presence rows of the agents who may be routed buyers of ``store_id`` (online,
+    active, not admins), in id order, until the transaction ends; their ids.
+
+    Routing holds these locks while it counts loads, so two transactions cannot both fill an
+    agent's last place. A transaction that files buyer messages takes them *before* it touches
+    any conversation of the store: a worker's batch then locks store by store, routing rows
+    first, like every other batch, and two workers wait for each other instead of deadlocking
+    (one holding the routing rows and wanting a conversation the other touched while wanting
+    the routing rows).
+    """
     members = sa.select(user_stores.c.user_id).where(user_stores.c.store_id == store_id)
     candidates = (
         sa.select(_presence.c.user_id)
@@ -79,7 +89,12 @@ async def _pick_agent(work: Work, store_id: int) -> int | None:
         .order_by(_presence.c.user_id)
         .with_for_update(of=_presence)
     )
-    locked = list((await work.execute(candidates)).scalars())
+    return list((await work.execute(candidates)).scalars())
+
+
+async def _pick_agent(work: Work, store_id: int) -> int | None:
+    """The online agent of ``store_id`` to get the next conversation, or None when all are full."""
+    locked = await lock_routing(work, store_id)
     if not locked:
         return None
     load = _open_load().label("load")

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from desk.changes.events import ConversationChanged, MessageAdded
 from desk.changes.record import record
 from desk.db import UTCDateTime, Work, insert_for, utcnow
-from desk.inbox.assignment import reroute_if_gone, route
+from desk.inbox.assignment import lock_routing, reroute_if_gone, route
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
 
@@ -138,6 +138,8 @@ async def record_buyer_message(
     period) is routed to another. Records ``MessageAdded`` and ``ConversationChanged``.
     """
     now = now or utcnow()
+    if _dialect(work) == "postgresql":  # (SQLite has one writer: nothing to order)
+        await lock_routing(work, store_id)
     conversation_id = await _conversation_id(
         work, store_id=store_id, channel=channel, peer_id=peer_id, buyer_id=buyer_id, first_message_at=sent_at
     )

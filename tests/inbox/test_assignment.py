@@ -24,7 +24,7 @@ from desk.inbox.assignment import OFFLINE_GRACE
 from desk.inbox.models import Conversation, ConversationStatus, Message, Presence
 from desk.inbox.replies import send_reply
 from desk.inbox.workflow import claim, resolve, set_status, transfer
-from desk.ingest.models import EventSource, EventState
+from desk.ingest.models import EventSource, EventState, PlatformEvent
 from desk.ingest.writer import EventRow, EventWriter
 from desk.platform.events import decode_channels_event
 from desk.runtime import Runtime
@@ -499,6 +499,11 @@ async def push_buyer_messages(runtime: Runtime, pushes: list[tuple[Store, dict]]
         await writer.stop()
 
 
+async def attempts_per_event(runtime: Runtime) -> Counter[int]:
+    async with runtime.db.engine.connect() as conn:
+        return Counter((await conn.execute(sa.select(PlatformEvent.attempts))).scalars())
+
+
 async def test_parallel_buyer_messages_and_two_workers_give_each_conversation_exactly_one_assignee(
     runtime: Runtime, make_store, make_user
 ) -> None:
@@ -533,6 +538,8 @@ async def test_parallel_buyer_messages_and_two_workers_give_each_conversation_ex
         await asyncio.gather(*(push_buyer_messages(runtime, pushes[half + n :: 4]) for n in range(4)))
 
     assert await count_by_state(runtime) == {EventState.DONE: len(pushes)}
+    # … each at the first try: the workers waited for each other, none was aborted as a deadlock.
+    assert await attempts_per_event(runtime) == {1: len(pushes)}
     busy_rows = await conversations(runtime, Conversation.store_id == busy.id)
     small_rows = await conversations(runtime, Conversation.store_id == small.id)
     assert (len(busy_rows), len(small_rows)) == (24, 12)
