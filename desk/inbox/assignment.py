@@ -163,12 +163,16 @@ async def fill_capacity(work: Work, agent_id: int, *, now: dt.datetime) -> list[
     assigned: list[int] = []
     presence = (
         await work.execute(
-            sa.select(_presence.c.status, _presence.c.capacity)
+            sa.select(_presence.c.status, _presence.c.capacity, _user.c.is_active, _user.c.role)
+            .join(_user, _user.c.id == _presence.c.user_id)
             .where(_presence.c.user_id == agent_id)
-            .with_for_update()
+            .with_for_update(of=_presence)
         )
     ).first()
-    if presence is None or presence.status != Presence.ONLINE:
+    # The same agents routing would choose: online, active, not admins.
+    if presence is None or presence.status != Presence.ONLINE or not presence.is_active:
+        return assigned
+    if presence.role == Role.ADMIN:
         return assigned
     load = (
         await work.execute(

@@ -166,6 +166,20 @@ async def test_admins_and_deactivated_agents_are_not_routed_to(
     assert await holders(runtime, [conversation_id]) == [None]
 
 
+async def test_an_admin_or_a_deactivated_agent_going_online_is_handed_no_waiting_buyers(
+    runtime: Runtime, make_store, make_user
+) -> None:
+    store = await make_store()
+    boss = await make_user("boss", Role.ADMIN, [store])
+    gone = await make_user("gone", Role.AGENT, [store])
+    async with runtime.db.session() as session:
+        (await session.get_one(type(gone), gone.id)).is_active = False
+    waiting = await buyer_writes(runtime, store, "o_1", at(1))
+    assert await go(runtime, boss, Presence.ONLINE, at(2)) == []
+    assert await go(runtime, gone, Presence.ONLINE, at(2)) == []
+    assert await holders(runtime, [waiting]) == [None]
+
+
 async def test_agents_get_buyers_of_their_own_stores_only(runtime: Runtime, make_store, make_user) -> None:
     north, south = await make_store("北店"), await make_store("南店")
     a = await make_user("a", Role.AGENT, [north])
