@@ -292,6 +292,8 @@ async def set_presence(
         await work.execute(sa.update(_presence).where(_presence.c.user_id == agent_id).values(**values))
     key = release_timer_key(agent_id)
     if status is Presence.OFFLINE:
+        if existing == Presence.OFFLINE:
+            return []  # already going: the grace period runs from when they left, not again
         await schedule(
             work, key=key, kind="inbox.release", due_at=now + OFFLINE_GRACE, payload={"agent_id": agent_id}
         )

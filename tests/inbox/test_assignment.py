@@ -262,6 +262,22 @@ async def test_coming_back_within_the_grace_period_keeps_every_conversation(
     assert await holders(runtime, [waiting]) == [a.id]
 
 
+async def test_going_offline_twice_does_not_extend_the_grace_period(
+    runtime: Runtime, make_store, make_user, clock: ManualClock, timers: TimerRunner
+) -> None:
+    store = await make_store()
+    a = await make_user("a", Role.AGENT, [store])
+    b = await make_user("b", Role.AGENT, [store])
+    await go(runtime, a, Presence.ONLINE, at(0))
+    waiting = await buyer_writes(runtime, store, "o_1", at(1))
+    await go(runtime, b, Presence.ONLINE, at(2))
+    await go(runtime, a, Presence.OFFLINE, at(10))
+    await go(runtime, a, Presence.OFFLINE, at(50))  # a second tab signing off, say
+    clock.set(at(10) + OFFLINE_GRACE)
+    assert await timers.fire_due() == 1
+    assert await holders(runtime, [waiting]) == [b.id]
+
+
 async def test_going_away_after_offline_keeps_the_conversations(
     runtime: Runtime, make_store, make_user, clock: ManualClock, timers: TimerRunner
 ) -> None:
