@@ -45,16 +45,26 @@ def _later(column: sa.Column[Any]) -> sa.Case[Any]:
     return sa.case((sa.or_(column.is_(None), column < _sent_at), _sent_at), else_=column)
 
 
+def _wait_from(column: sa.Column[Any], value: Any) -> sa.Case[Any]:
+    # The wait starts at this message when nobody waited, and moves back to it when it arrives
+    # late (pushes come out of order) but was written after the last human reply: the buyer has
+    # been waiting since then. (SET expressions read the row as it was before the UPDATE.)
+    c = _conversation.c
+    earlier_unanswered = sa.and_(
+        _sent_at < c.waiting_since,
+        sa.or_(c.last_human_reply_at.is_(None), _sent_at > c.last_human_reply_at),
+    )
+    return sa.case((sa.or_(c.waiting_since.is_(None), earlier_unanswered), value), else_=column)
+
+
 _touch_conversation = (
     sa.update(_conversation)
     .where(_conversation.c.id == sa.bindparam("conversation_id"))
     .values(
         last_message_at=_later(_conversation.c.last_message_at),
         last_buyer_message_at=_later(_conversation.c.last_buyer_message_at),
-        waiting_since=sa.func.coalesce(_conversation.c.waiting_since, _sent_at),
-        deadline_at=sa.func.coalesce(
-            _conversation.c.deadline_at, sa.bindparam("deadline_at", type_=UTCDateTime())
-        ),
+        waiting_since=_wait_from(_conversation.c.waiting_since, _sent_at),
+        deadline_at=_wait_from(_conversation.c.deadline_at, sa.bindparam("deadline_at", type_=UTCDateTime())),
         status=ConversationStatus.OPEN,
         resolved_at=None,
         buyer_id=sa.func.coalesce(_conversation.c.buyer_id, sa.bindparam("buyer_id")),
