@@ -3,10 +3,12 @@ filters; and only the stores the user may see."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 from desk.accounts.models import Role, User
 from desk.inbox.deadline import REPLY_DEADLINE, Urgency
 from desk.inbox.models import Channel, Conversation, ConversationStatus
-from desk.inbox.queue import QueueFilter, Whose, buyer_label, queue_page, waiting_counts
+from desk.inbox.queue import QueueFilter, Whose, buyer_label, decode_cursor, queue_page, waiting_counts
 from desk.orders.models import Buyer, BuyerTag
 from desk.runtime import Runtime
 from desk.stores.models import Store
@@ -221,7 +223,11 @@ async def change_one(runtime: Runtime, store: Store, made: dict, what: str, pick
 
 async def test_a_cursor_that_is_not_ours_starts_from_the_first_page(runtime: Runtime, store, admin) -> None:
     first = await add_conversation(runtime, store)
-    for cursor in ("garbage", "bm90IGpzb24", "WzEsMiwzXQ"):
+    crafted = [
+        base64.urlsafe_b64encode(msgspec.json.encode(fields)).decode()
+        for fields in ([True, 1e300, 1], [False, 253402300800.0, 1], [True, 0.0, 2**64])
+    ]
+    for cursor in ("garbage", "bm90IGpzb24", "WzEsMiwzXQ", *crafted):
         async with runtime.db.session() as session:
             page = await queue_page(session, admin, QueueFilter(), now=T0, cursor=cursor)
         assert [row.id for row in page.rows] == [first]
@@ -309,3 +315,24 @@ def test_a_buyer_is_known_by_nickname_else_receiver_else_openid_tail() -> None:
     assert buyer_label("", "张**", "o_abcdef123456") == "张**"
     assert buyer_label(None, None, "o_abcdef123456") == "…123456"
     assert buyer_label("", "", "wkAAA/wmBBBCCC999") == "…CCC999"
+
+
+@given(st.text(max_size=60) | st.binary(max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode()))
+def test_any_cursor_string_decodes_to_a_cursor_or_to_the_first_page(value: str) -> None:
+    cursor = decode_cursor(value)
+    assert cursor is None or isinstance(cursor.id, int)
+
+
+@given(
+    st.tuples(
+        st.booleans(),
+        st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**30), 10**30),
+        st.integers(-(2**70), 2**70),
+    )
+)
+def test_a_well_formed_cursor_with_impossible_values_is_refused(fields) -> None:
+    value = base64.urlsafe_b64encode(msgspec.json.encode(list(fields))).decode().rstrip("=")
+    cursor = decode_cursor(value)
+    if cursor is not None:  # what decodes can be used: an instant and an id the database takes
+        assert dt.datetime.fromtimestamp(cursor.at, dt.UTC)
+        assert -(2**63) <= cursor.id < 2**63
