@@ -10,10 +10,11 @@ from litestar.exceptions import NotFoundException
 
 from desk.accounts.models import User
 from desk.accounts.scoping import store_ids_for
-from desk.db import Work
+from desk.db import Work, dialect_name
+from desk.inbox.assignment import lock_routing
 from desk.inbox.models import Channel, Conversation, ConversationStatus
 
-__all__ = ["ConversationState", "conversation_for", "may_see_store"]
+__all__ = ["ConversationState", "conversation_for", "locked_for_change", "may_see_store"]
 
 _conversation = Conversation.__table__
 
@@ -68,3 +69,16 @@ async def conversation_for(
     if row is None:
         raise NotFoundException()
     return ConversationState(**row._asdict())
+
+
+async def locked_for_change(work: Work, user: User, conversation_id: int) -> ConversationState:
+    """The conversation, locked to be changed by ``user`` (404 outside their stores).
+
+    Locks are taken in the order the worker takes them when it files buyer messages — the routing
+    rows of the store's agents first, then the conversation — so an agent's action and a worker's
+    batch wait for each other instead of deadlocking (PostgreSQL would cancel one of them).
+    """
+    store_id = (await conversation_for(work, user, conversation_id)).store_id
+    if dialect_name(work) == "postgresql":  # (SQLite has one writer: nothing to order)
+        await lock_routing(work, store_id)
+    return await conversation_for(work, user, conversation_id, lock=True)

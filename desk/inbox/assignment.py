@@ -8,7 +8,8 @@ Rules (each a function below):
 * when an agent's load falls (a conversation resolved, transferred, or they come online), the
   longest-waiting unassigned buyers of their stores are assigned to them at once;
 * an agent who goes offline keeps their conversations for a grace period (60 s), then those whose
-  buyer still waits go back to the pool and are routed again;
+  buyer still waits go back to the pool and are routed again — and so does any conversation of
+  theirs whose buyer starts waiting later, while they are still away from the desk;
 * an agent may claim a conversation, transfer it to a colleague of the store; managers reassign.
 
 Exactly one assignee under concurrency: an assignment is a compare-and-set on the conversation
@@ -34,7 +35,10 @@ __all__ = [
     "OFFLINE_GRACE",
     "assign_to",
     "fill_capacity",
+    "lock_routing",
+    "note_seen",
     "release_unanswered",
+    "reroute_if_gone",
     "route",
     "set_presence",
 ]
@@ -61,8 +65,17 @@ def _open_load() -> sa.ScalarSelect[int]:
     )
 
 
-async def _pick_agent(work: Work, store_id: int) -> int | None:
-    """The online agent of ``store_id`` to get the next conversation, or None when all are full."""
+async def lock_routing(work: Work, store_id: int) -> list[int]:
+    """Lock the presence rows of the agents who may be routed buyers of ``store_id`` (online,
+    active, not admins), in id order, until the transaction ends; their ids.
+
+    Routing holds these locks while it counts loads, so two transactions cannot both fill an
+    agent's last place. A transaction that files buyer messages takes them *before* it touches
+    any conversation of the store: a worker's batch then locks store by store, routing rows
+    first, like every other batch, and two workers wait for each other instead of deadlocking
+    (one holding the routing rows and wanting a conversation the other touched while wanting
+    the routing rows).
+    """
     members = sa.select(user_stores.c.user_id).where(user_stores.c.store_id == store_id)
     candidates = (
         sa.select(_presence.c.user_id)
@@ -76,7 +89,12 @@ async def _pick_agent(work: Work, store_id: int) -> int | None:
         .order_by(_presence.c.user_id)
         .with_for_update(of=_presence)
     )
-    locked = list((await work.execute(candidates)).scalars())
+    return list((await work.execute(candidates)).scalars())
+
+
+async def _pick_agent(work: Work, store_id: int) -> int | None:
+    """The online agent of ``store_id`` to get the next conversation, or None when all are full."""
+    locked = await lock_routing(work, store_id)
     if not locked:
         return None
     load = _open_load().label("load")
@@ -145,12 +163,16 @@ async def fill_capacity(work: Work, agent_id: int, *, now: dt.datetime) -> list[
     assigned: list[int] = []
     presence = (
         await work.execute(
-            sa.select(_presence.c.status, _presence.c.capacity)
+            sa.select(_presence.c.status, _presence.c.capacity, _user.c.is_active, _user.c.role)
+            .join(_user, _user.c.id == _presence.c.user_id)
             .where(_presence.c.user_id == agent_id)
-            .with_for_update()
+            .with_for_update(of=_presence)
         )
     ).first()
-    if presence is None or presence.status != Presence.ONLINE:
+    # The same agents routing would choose: online, active, not admins.
+    if presence is None or presence.status != Presence.ONLINE or not presence.is_active:
+        return assigned
+    if presence.role == Role.ADMIN:
         return assigned
     load = (
         await work.execute(
@@ -185,6 +207,27 @@ async def fill_capacity(work: Work, agent_id: int, *, now: dt.datetime) -> list[
     return assigned
 
 
+async def _release(
+    work: Work, conversation_id: int, store_id: int, agent_id: int, *, now: dt.datetime
+) -> bool:
+    """Take the conversation from ``agent_id`` (if still theirs) and route it again."""
+    result = await work.execute(
+        sa.update(_conversation)
+        .where(_conversation.c.id == conversation_id, _conversation.c.assignee_id == agent_id)
+        .values(assignee_id=None, assigned_at=None, updated_at=now)
+    )
+    if not rows_matched(result):
+        return False
+    await record(
+        work,
+        ConversationChanged(
+            store_id=store_id, origin="system", conversation_id=conversation_id, what="released"
+        ),
+    )
+    await route(work, conversation_id, store_id, now=now)
+    return True
+
+
 async def release_unanswered(work: Work, agent_id: int, *, now: dt.datetime) -> list[int]:
     """Return the agent's conversations whose buyer waits to the pool and route each again."""
     rows = (
@@ -196,24 +239,38 @@ async def release_unanswered(work: Work, agent_id: int, *, now: dt.datetime) -> 
             )
         )
     ).all()
-    released: list[int] = []
-    for row in rows:
-        result = await work.execute(
-            sa.update(_conversation)
-            .where(_conversation.c.id == row.id, _conversation.c.assignee_id == agent_id)
-            .values(assignee_id=None, assigned_at=None, updated_at=now)
+    return [row.id for row in rows if await _release(work, row.id, row.store_id, agent_id, now=now)]
+
+
+async def reroute_if_gone(
+    work: Work, conversation_id: int, store_id: int, agent_id: int, *, now: dt.datetime
+) -> int | None:
+    """A buyer starts waiting in a conversation ``agent_id`` holds: if the agent is gone — offline
+    past the grace period, or set offline by the desk when their pages went quiet — it goes back
+    to the pool and is routed again. Within the grace period it stays (the agent may be reloading
+    a page); the grace timer releases it if they do not come back. Returns who holds it now."""
+    presence = (
+        await work.execute(
+            sa.select(_presence.c.status, _presence.c.manual, _presence.c.changed_at).where(
+                _presence.c.user_id == agent_id
+            )
         )
-        if not rows_matched(result):
-            continue
-        released.append(row.id)
-        await record(
-            work,
-            ConversationChanged(
-                store_id=row.store_id, origin="system", conversation_id=row.id, what="released"
-            ),
+    ).first()
+    gone = (
+        presence is not None
+        and presence.status == Presence.OFFLINE
+        and (not presence.manual or presence.changed_at + OFFLINE_GRACE <= now)
+    )
+    if not gone:
+        return agent_id
+    if not await _release(work, conversation_id, store_id, agent_id, now=now):
+        return agent_id
+    assignee: int | None = (
+        await work.execute(
+            sa.select(_conversation.c.assignee_id).where(_conversation.c.id == conversation_id)
         )
-        await route(work, row.id, row.store_id, now=now)
-    return released
+    ).scalar_one()
+    return assignee
 
 
 async def set_presence(
@@ -225,13 +282,19 @@ async def set_presence(
     existing = (
         await work.execute(sa.select(_presence.c.status).where(_presence.c.user_id == agent_id))
     ).scalar_one_or_none()
-    values = {"status": status, "changed_at": now, "manual": manual}
+    values: dict[str, object] = {"status": status, "changed_at": now, "manual": manual}
+    if status is not Presence.OFFLINE:
+        # The agent is at a page right now: without this, yesterday's last heartbeat would have
+        # the next sweep set them offline again before their page's first heartbeat.
+        values["last_seen_at"] = now
     if existing is None:
-        await work.execute(sa.insert(_presence).values(user_id=agent_id, last_seen_at=now, **values))
+        await work.execute(sa.insert(_presence).values(user_id=agent_id, **{"last_seen_at": now, **values}))
     else:
         await work.execute(sa.update(_presence).where(_presence.c.user_id == agent_id).values(**values))
     key = release_timer_key(agent_id)
     if status is Presence.OFFLINE:
+        if existing == Presence.OFFLINE:
+            return []  # already going: the grace period runs from when they left, not again
         await schedule(
             work, key=key, kind="inbox.release", due_at=now + OFFLINE_GRACE, payload={"agent_id": agent_id}
         )
@@ -240,6 +303,26 @@ async def set_presence(
     if status is Presence.ONLINE:
         return await fill_capacity(work, agent_id, now=now)
     return []
+
+
+async def note_seen(work: Work, agent_id: int, *, now: dt.datetime) -> Sequence[int]:
+    """A page of ``agent_id`` is open (the live stream's heartbeat): they are at the desk.
+
+    An agent the desk set offline when their pages went quiet (:mod:`desk.inbox.sweep`) is online
+    again, and is handed waiting buyers at once; a status the agent chose (away, offline) stays.
+    Returns the conversations assigned to them as a result.
+    """
+    row = (
+        await work.execute(
+            sa.update(_presence)
+            .where(_presence.c.user_id == agent_id)
+            .values(last_seen_at=now)
+            .returning(_presence.c.status, _presence.c.manual)
+        )
+    ).first()
+    if row is None or row.manual or row.status != Presence.OFFLINE:
+        return []
+    return await set_presence(work, agent_id, Presence.ONLINE, now=now)
 
 
 def release_timer_key(agent_id: int) -> str:

@@ -25,9 +25,8 @@ from desk.changes.events import ConversationChanged
 from desk.changes.record import record
 from desk.commands.kinds import ClaimedCommand, CommandContext, CommandFailedError, Outcome
 from desk.commands.models import CommandState
-from desk.db import rows_matched
 from desk.inbox.deadline import deadline_for
-from desk.inbox.models import Channel, Conversation, Delivery, Message, Sender
+from desk.inbox.models import Channel, Conversation, ConversationStatus, Delivery, Message, Sender
 
 __all__ = ["KINDS", "OUTCOME_UNKNOWN", "SendMessage", "SendPayload", "platform_request_id"]
 
@@ -101,7 +100,9 @@ class SendMessage:
 
 async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int) -> None:
     """A reply that never reached the buyer answered nothing: if no other reply since did, the
-    buyer waits again from their first message after the last reply that was sent."""
+    buyer waits again from their first message after the last reply that was sent — also when
+    they wrote again meanwhile (their wait began before that), and also when the conversation
+    was resolved or put on hold meanwhile (it is open again: nobody answered them)."""
     m = _message.c
     last_sent = (
         sa.select(sa.func.max(m.sent_at))
@@ -127,15 +128,29 @@ async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int
     if first_unanswered is None or pending_human:
         return  # answered after all, or another reply is still on its way
     first_unanswered = _aware(first_unanswered)
+    c = _conversation.c
     result = await conn.execute(
         sa.update(_conversation)
-        .where(_conversation.c.id == conversation_id, _conversation.c.waiting_since.is_(None))
-        .values(waiting_since=first_unanswered, deadline_at=deadline_for(first_unanswered))
+        .where(c.id == conversation_id, sa.or_(c.waiting_since.is_(None), c.waiting_since > first_unanswered))
+        .values(
+            waiting_since=first_unanswered,
+            deadline_at=deadline_for(first_unanswered),
+            status=ConversationStatus.OPEN,
+            resolved_at=None,
+        )
+        .returning(c.assignee_id)
     )
-    if rows_matched(result):
+    changed = result.first()
+    if changed is not None:
         await record(
             conn,
-            ConversationChanged(store_id=store_id, conversation_id=conversation_id, what="waiting"),
+            ConversationChanged(
+                store_id=store_id,
+                conversation_id=conversation_id,
+                what="waiting",
+                assignee_id=changed.assignee_id,
+                status=ConversationStatus.OPEN,
+            ),
         )
 
 

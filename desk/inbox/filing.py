@@ -7,7 +7,8 @@ stored once and moves nothing the second time.
 A message from a buyer nobody is answering yet starts a *wait*: ``waiting_since`` is its time and
 ``deadline_at`` the 3-minute reply deadline (:mod:`desk.inbox.deadline`) — the queue's order and
 the start of a consultation for the reply rate. A resolved or pending conversation is reopened.
-A conversation nobody holds is routed to an online agent of the store (:mod:`desk.inbox.assignment`).
+A conversation nobody holds is routed to an online agent of the store (:mod:`desk.inbox.assignment`),
+and so is a returning buyer whose agent has gone offline.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from desk.changes.events import ConversationChanged, MessageAdded
 from desk.changes.record import record
 from desk.db import UTCDateTime, Work, dialect_name, insert_for, utcnow
-from desk.inbox.assignment import route
+from desk.inbox.assignment import lock_routing, reroute_if_gone, route
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
 
@@ -44,16 +45,26 @@ def _later(column: sa.Column[Any]) -> sa.Case[Any]:
     return sa.case((sa.or_(column.is_(None), column < _sent_at), _sent_at), else_=column)
 
 
+def _wait_from(column: sa.Column[Any], value: Any) -> sa.Case[Any]:
+    # The wait starts at this message when nobody waited, and moves back to it when it arrives
+    # late (pushes come out of order) but was written after the last human reply: the buyer has
+    # been waiting since then. (SET expressions read the row as it was before the UPDATE.)
+    c = _conversation.c
+    earlier_unanswered = sa.and_(
+        _sent_at < c.waiting_since,
+        sa.or_(c.last_human_reply_at.is_(None), _sent_at > c.last_human_reply_at),
+    )
+    return sa.case((sa.or_(c.waiting_since.is_(None), earlier_unanswered), value), else_=column)
+
+
 _touch_conversation = (
     sa.update(_conversation)
     .where(_conversation.c.id == sa.bindparam("conversation_id"))
     .values(
         last_message_at=_later(_conversation.c.last_message_at),
         last_buyer_message_at=_later(_conversation.c.last_buyer_message_at),
-        waiting_since=sa.func.coalesce(_conversation.c.waiting_since, _sent_at),
-        deadline_at=sa.func.coalesce(
-            _conversation.c.deadline_at, sa.bindparam("deadline_at", type_=UTCDateTime())
-        ),
+        waiting_since=_wait_from(_conversation.c.waiting_since, _sent_at),
+        deadline_at=_wait_from(_conversation.c.deadline_at, sa.bindparam("deadline_at", type_=UTCDateTime())),
         status=ConversationStatus.OPEN,
         resolved_at=None,
         buyer_id=sa.func.coalesce(_conversation.c.buyer_id, sa.bindparam("buyer_id")),
@@ -127,10 +138,13 @@ async def record_buyer_message(
 
     The conversation's ``last_message_at`` and ``last_buyer_message_at`` move forward (never
     back, whatever order messages arrive in); when nobody was waiting, the wait starts at this
-    message (``waiting_since``, ``deadline_at``). A resolved or pending conversation reopens, and
-    one nobody holds is routed to an agent. Records ``MessageAdded`` and ``ConversationChanged``.
+    message (``waiting_since``, ``deadline_at``). A resolved or pending conversation reopens; one
+    nobody holds is routed to an agent, and one whose agent has gone offline (past the grace
+    period) is routed to another. Records ``MessageAdded`` and ``ConversationChanged``.
     """
     now = now or utcnow()
+    if dialect_name(work) == "postgresql":  # (SQLite has one writer: nothing to order)
+        await lock_routing(work, store_id)
     conversation_id = await _conversation_id(
         work, store_id=store_id, channel=channel, peer_id=peer_id, buyer_id=buyer_id, first_message_at=sent_at
     )
@@ -171,7 +185,8 @@ async def record_buyer_message(
             buyer_id=buyer_id,
         ),
     )
-    if before.status != ConversationStatus.OPEN or before.waiting_since is None:
+    starts_wait = before.status != ConversationStatus.OPEN or before.waiting_since is None
+    if starts_wait:
         what = "reopened" if before.status != ConversationStatus.OPEN else "waiting"
         await record(
             work,
@@ -185,4 +200,6 @@ async def record_buyer_message(
         )
     if assignee_id is None:
         await route(work, conversation_id, store_id, now=now)
+    elif starts_wait:  # a returning buyer whose agent has left goes to someone who is there
+        await reroute_if_gone(work, conversation_id, store_id, assignee_id, now=now)
     return int(message_id)

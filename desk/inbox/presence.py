@@ -8,7 +8,7 @@ import msgspec
 import sqlalchemy as sa
 
 from desk.db import Work
-from desk.inbox.assignment import fill_capacity
+from desk.inbox.assignment import fill_capacity, note_seen
 from desk.inbox.models import AgentPresence, Conversation, ConversationStatus, Presence
 
 __all__ = ["PresenceView", "heartbeat", "presence_of"]
@@ -43,31 +43,22 @@ async def presence_of(work: Work, user_id: int) -> PresenceView:
     return PresenceView(status=Presence(row.status), capacity=row.capacity, open_count=load)
 
 
-async def heartbeat(work: Work, user_id: int, *, now: dt.datetime) -> bool:
-    """An open workbench page of the agent is alive. An agent the desk set offline because their
-    pages went quiet is online again (one who chose to be offline stays so). Returns whether the
-    agent came (back) online."""
-    row = (
-        await work.execute(
-            sa.select(_presence.c.status, _presence.c.manual)
-            .where(_presence.c.user_id == user_id)
-            .with_for_update()
-        )
-    ).first()
-    if row is None:
-        # First time at the workbench: online, as opening it means being at work.
+async def heartbeat(work: Work, user_id: int, *, now: dt.datetime) -> None:
+    """An open workbench page of the agent is alive (the live stream's heartbeat).
+
+    The first time an agent opens the workbench they are online — opening it means being at work;
+    after that, :func:`desk.inbox.assignment.note_seen` keeps them seen and brings them back online
+    if the desk had set them offline when their pages went quiet.
+    """
+    known = (
+        await work.execute(sa.select(_presence.c.user_id).where(_presence.c.user_id == user_id))
+    ).scalar_one_or_none()
+    if known is None:
         await work.execute(
             sa.insert(_presence).values(
                 user_id=user_id, status=Presence.ONLINE, manual=False, changed_at=now, last_seen_at=now
             )
         )
         await fill_capacity(work, user_id, now=now)
-        return True
-    values: dict[str, object] = {"last_seen_at": now}
-    back = row.status == Presence.OFFLINE and not row.manual
-    if back:
-        values |= {"status": Presence.ONLINE, "changed_at": now}
-    await work.execute(sa.update(_presence).where(_presence.c.user_id == user_id).values(**values))
-    if back:
-        await fill_capacity(work, user_id, now=now)
-    return back
+        return
+    await note_seen(work, user_id, now=now)

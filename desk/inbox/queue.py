@@ -118,9 +118,13 @@ def decode_cursor(value: str) -> _Cursor | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        return msgspec.json.decode(raw, type=_Cursor)
-    except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
+        cursor = msgspec.json.decode(raw, type=_Cursor)
+        _instant(cursor.at)  # an instant (a crafted cursor may name none: year 10000, NaN …)
+    except (ValueError, OverflowError, OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
+    if not -(2**63) <= cursor.id < 2**63:  # beyond any id (and any database's integers)
+        return None
+    return cursor
 
 
 def _instant(seconds: float) -> dt.datetime:

@@ -16,6 +16,7 @@ welcome messages) never do — they count neither as answered nor as the agent's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 
 import msgspec
@@ -26,12 +27,12 @@ from desk.accounts.models import User
 from desk.changes.events import ConversationChanged, MessageAdded, user_origin
 from desk.changes.record import record
 from desk.commands.models import CommandState, OutboundCommand
-from desk.commands.service import enqueue
+from desk.commands.service import MAX_KEY_LENGTH, enqueue
 from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message as Text
-from desk.inbox.access import ConversationState, conversation_for
-from desk.inbox.assignment import assign_to
+from desk.inbox.access import ConversationState, conversation_for, locked_for_change
+from desk.inbox.assignment import assign_to, fill_capacity
 from desk.inbox.commands import SendMessage, SendPayload
 from desk.inbox.deadline import REPLY_LIMIT, REPLY_WINDOW
 from desk.inbox.models import Conversation, Delivery, Message, Sender
@@ -89,6 +90,25 @@ async def replies_left(work: Work, conversation: ConversationState, *, now: dt.d
     return max(0, REPLY_LIMIT - used)
 
 
+def _reply_key(request_id: str) -> str:
+    """The command key of a reply: from the client's request id (a digest of one too long to be
+    a key, so that any id a client chooses still makes one reply), else a fresh one."""
+    request_id = request_id.strip()
+    if not request_id:
+        return f"reply:{uuid.uuid4().hex}"
+    if len("reply:") + len(request_id) > MAX_KEY_LENGTH:
+        request_id = "sha256:" + hashlib.sha256(request_id.encode()).hexdigest()[:48]
+    return f"reply:{request_id}"
+
+
+def _none_left(conversation: ConversationState, now: dt.datetime) -> Text:
+    """Why the platform takes no more replies: its window closed, or its five are used up."""
+    last = conversation.last_buyer_message_at
+    if last is None or now - last > REPLY_WINDOW:
+        return Text("inbox.reply.error.window_closed")
+    return Text("inbox.reply.error.limit")
+
+
 def _check_text(text: str) -> Text | None:
     if not text.strip():
         return Text("inbox.reply.error.empty")
@@ -103,13 +123,24 @@ async def _holder_name(work: Work, user_id: int) -> str:
 
 
 async def _existing_reply(work: Work, store_id: int, key: str) -> ReplyResult | None:
+    """The reply an earlier request with this key stored, with where its sending stands now
+    (after a retry, that is the retry's command: the message no longer points at the first)."""
+    payload = (
+        await work.execute(
+            sa.select(_command.c.payload).where(
+                _command.c.store_id == store_id, _command.c.idempotency_key == key
+            )
+        )
+    ).scalar_one_or_none()
+    if payload is None:
+        return None
     row = (
         await work.execute(
             sa.select(
                 _message.c.id, _message.c.conversation_id, _command.c.id.label("command_id"), _command.c.state
             )
             .join(_command, _command.c.id == _message.c.command_id)
-            .where(_command.c.store_id == store_id, _command.c.idempotency_key == key)
+            .where(_message.c.id == int(payload["message_id"]))
         )
     ).first()
     if row is None:
@@ -226,8 +257,8 @@ async def send_reply(
     ``take_over``). A conversation nobody holds becomes the agent's. Ends the buyer's wait.
     """
     text = text.strip()
-    key = f"reply:{request_id.strip() or uuid.uuid4().hex}"
-    conversation = await conversation_for(work, user, conversation_id, lock=True)
+    key = _reply_key(request_id)
+    conversation = await locked_for_change(work, user, conversation_id)
     if request_id and (existing := await _existing_reply(work, conversation.store_id, key)):
         return existing  # a double submit: the first one stands
     if problem := _check_text(text):
@@ -239,25 +270,21 @@ async def send_reply(
     if conversation.assignee_id not in (None, user.id) and not take_over:
         name = await _holder_name(work, conversation.assignee_id)
         return Invalid({"assignee": Text("inbox.reply.error.taken", {"name": name})})
-    left = await replies_left(work, conversation, now=now)
-    if left == 0:
-        closed = conversation.last_buyer_message_at is None or (
-            now - conversation.last_buyer_message_at > REPLY_WINDOW
-        )
-        return Invalid(
-            {"text": Text("inbox.reply.error.window_closed" if closed else "inbox.reply.error.limit")}
-        )
+    if await replies_left(work, conversation, now=now) == 0:
+        return Invalid({"text": _none_left(conversation, now)})
     origin = user_origin(user.id)
     if conversation.assignee_id != user.id:
-        await assign_to(
+        taken = await assign_to(
             work,
             conversation.id,
             conversation.store_id,
             user.id,
             now=now,
             origin=origin,
-            expect_assignee=conversation.assignee_id if conversation.assignee_id is not None else None,
+            expect_assignee=conversation.assignee_id,
         )
+        if taken and conversation.assignee_id is not None:
+            await fill_capacity(work, conversation.assignee_id, now=now)  # the colleague has room again
     result = await _queue_message(
         work,
         wakeup,
@@ -269,6 +296,14 @@ async def send_reply(
         origin=origin,
         now=now,
     )
+    await _answered(work, conversation, assignee_id=user.id, origin=origin, now=now)
+    return result
+
+
+async def _answered(
+    work: Work, conversation: ConversationState, *, assignee_id: int | None, origin: str, now: dt.datetime
+) -> None:
+    """A human reply is on its way: the buyer's wait ends (the consultation is answered)."""
     await work.execute(
         sa.update(_conversation)
         .where(_conversation.c.id == conversation.id)
@@ -282,11 +317,10 @@ async def send_reply(
                 origin=origin,
                 conversation_id=conversation.id,
                 what="answered",
-                assignee_id=user.id,
+                assignee_id=assignee_id,
                 status=conversation.status,
             ),
         )
-    return result
 
 
 async def send_auto_reply(
@@ -306,7 +340,7 @@ async def send_auto_reply(
     if (existing := await _existing_reply(work, conversation.store_id, key)) is not None:
         return existing
     if await replies_left(work, conversation, now=now) == 0:
-        return Invalid({"text": Text("inbox.reply.error.limit")})
+        return Invalid({"text": _none_left(conversation, now)})
     return await _queue_message(
         work,
         wakeup,
@@ -362,21 +396,27 @@ async def add_note(
 async def retry_reply(
     work: Work, wakeup: Wakeup | None, *, user: User, message_id: int, now: dt.datetime
 ) -> ReplyResult | Invalid:
-    """Send a failed reply again (a new command for the same message; the old one stays failed)."""
+    """Send a failed reply again (a new command for the same message; the old one stays failed).
+
+    An agent's reply sent again answers the buyer again: the wait its failure restored ends."""
     row = (
         await work.execute(
             sa.select(
-                _message.c.conversation_id, _message.c.delivery, _message.c.text, _message.c.command_id
+                _message.c.conversation_id,
+                _message.c.sender,
+                _message.c.delivery,
+                _message.c.text,
+                _message.c.command_id,
             ).where(_message.c.id == message_id, _message.c.sender.in_([Sender.AGENT, Sender.AUTO]))
         )
     ).first()
     if row is None:
         raise NotFoundException()  # as for a message outside the user's stores
-    conversation = await conversation_for(work, user, row.conversation_id, lock=True)
+    conversation = await locked_for_change(work, user, row.conversation_id)
     if row.delivery != Delivery.FAILED:
         return Invalid({"message": Text("inbox.reply.error.not_failed")})
     if await replies_left(work, conversation, now=now) == 0:
-        return Invalid({"text": Text("inbox.reply.error.window_closed")})
+        return Invalid({"text": _none_left(conversation, now)})
     payload = SendPayload(
         conversation_id=conversation.id,
         message_id=message_id,
@@ -403,6 +443,10 @@ async def retry_reply(
         .where(_message.c.id == message_id)
         .values(delivery=Delivery.QUEUED, command_id=ref.id)
     )
+    if row.sender == Sender.AGENT:
+        await _answered(
+            work, conversation, assignee_id=conversation.assignee_id, origin=user_origin(user.id), now=now
+        )
     return ReplyResult(
         message_id=message_id,
         conversation_id=conversation.id,

@@ -3,7 +3,8 @@ the offline agent's grace period running out.
 
 * An agent whose pages have not been heard from for :data:`LAPSE_AFTER` (their browser closed, the
   laptop asleep) is set offline by the desk; their unanswered conversations return to the pool at
-  once — the lapse already was the grace period. When they come back, they are online again.
+  once — the lapse already was the grace period. When a page of theirs is back
+  (:func:`desk.inbox.assignment.note_seen`), they are online again.
 * An open or pending conversation with nothing said for ``DESK_AUTO_RESOLVE_HOURS`` and no buyer
   waiting is resolved.
 * The ``inbox.release`` timer (set when an agent goes offline) returns their unanswered
@@ -57,13 +58,18 @@ TIMER_HANDLERS = {"inbox.release": release_after_grace}
 async def sweep(db: Database, *, now: dt.datetime, auto_resolve_after: dt.timedelta | None) -> dict[str, int]:
     """One round of the time-driven work above; counts of what it did."""
     lapsed = released = resolved = 0
+    # Rows another transaction holds (a heartbeat, a buyer message being filed) are skipped, not
+    # waited for and then overwritten: the next round sees them as they are then.
     async with db.transaction() as conn:
         quiet = (
             await conn.execute(
-                sa.select(_presence.c.user_id).where(
+                sa.select(_presence.c.user_id)
+                .where(
                     _presence.c.status != Presence.OFFLINE,
                     sa.or_(_presence.c.last_seen_at.is_(None), _presence.c.last_seen_at < now - LAPSE_AFTER),
                 )
+                .order_by(_presence.c.user_id)
+                .with_for_update(skip_locked=True)
             )
         ).scalars()
         for agent_id in list(quiet):
@@ -85,7 +91,9 @@ async def sweep(db: Database, *, now: dt.datetime, auto_resolve_after: dt.timede
                         c.waiting_since.is_(None),
                         c.last_message_at < now - auto_resolve_after,
                     )
+                    .order_by(c.id)
                     .limit(500)
+                    .with_for_update(skip_locked=True)
                 )
             ).all()
             for row in idle:

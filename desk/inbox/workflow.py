@@ -19,7 +19,7 @@ from desk.changes.record import record
 from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message as Text
-from desk.inbox.access import ConversationState, conversation_for
+from desk.inbox.access import ConversationState, locked_for_change
 from desk.inbox.assignment import assign_to, fill_capacity
 from desk.inbox.models import Conversation, ConversationStatus
 
@@ -37,7 +37,7 @@ async def claim(
     work: Work, *, user: User, conversation_id: int, now: dt.datetime
 ) -> ConversationState | Invalid:
     """``user`` takes the conversation. A colleague's conversation only a manager may take."""
-    conversation = await conversation_for(work, user, conversation_id, lock=True)
+    conversation = await locked_for_change(work, user, conversation_id)
     if conversation.assignee_id == user.id:
         return conversation
     held_by = conversation.assignee_id
@@ -63,7 +63,7 @@ async def transfer(
 ) -> ConversationState | Invalid:
     """Pass the conversation to a colleague who works for its store. The holder may pass their own
     (or one nobody holds); managers may reassign any."""
-    conversation = await conversation_for(work, user, conversation_id, lock=True)
+    conversation = await locked_for_change(work, user, conversation_id)
     held_by = conversation.assignee_id
     if held_by not in (None, user.id) and not user.role.at_least(Role.MANAGER):
         return Invalid({"assignee": Text("inbox.reply.error.taken", {"name": await _name(work, held_by)})})
@@ -111,7 +111,7 @@ async def set_status(
     if conversation is None:
         if user is None:
             raise ValueError("set_status needs the acting user or the conversation")
-        conversation = await conversation_for(work, user, conversation_id, lock=True)
+        conversation = await locked_for_change(work, user, conversation_id)
     values: dict[str, object] = {"status": status, "updated_at": now}
     if status is ConversationStatus.RESOLVED:
         values |= {"resolved_at": now, "waiting_since": None, "deadline_at": None}

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desk.aftersales.services import save_aftersale, save_complaint
 from desk.db import Database, insert_for, utcnow
+from desk.inbox.assignment import lock_routing
 from desk.inbox.filing import record_buyer_message
 from desk.inbox.models import Channel
 from desk.ingest.models import KfCursor
@@ -171,6 +172,10 @@ class CommkfMessageHandler(_NothingToFetch):
 
     async def apply(self, conn: AsyncConnection, item: WorkItem, fetched: Fetched | None) -> None:
         event: CommkfMessageEvent = item.event
+        if conn.dialect.name == "postgresql":
+            # The store's routing rows before the buyer's row, as filing takes them: two workers
+            # creating the same new buyer would otherwise deadlock (see lock_routing).
+            await lock_routing(conn, item.store_id)
         buyer_id = await save_buyer(conn, item.store_id, event.openid)
         await record_buyer_message(
             conn,

@@ -80,3 +80,27 @@ async def test_channels_and_peers_have_their_own_conversations(runtime, make_sto
         (Channel.COMMKF, "o_2"),
         (Channel.WECOM_KF, "wk1/wm1"),
     ]
+
+
+async def test_a_late_message_moves_the_wait_back_to_when_the_buyer_started_waiting(
+    runtime, make_store
+) -> None:
+    """Pushes arrive out of order: the buyer has waited since their first unanswered message."""
+    store = await make_store()
+    await file(runtime, store, "m-2", 60)
+    await file(runtime, store, "m-1", 10)
+    [conversation] = await conversations(runtime)
+    assert (conversation.waiting_since, conversation.deadline_at) == (at(10), at(10 + 180))
+
+
+async def test_a_late_message_sent_before_the_last_reply_does_not_move_the_wait(runtime, make_store) -> None:
+    store = await make_store()
+    await file(runtime, store, "m-1", 0)
+    async with runtime.db.engine.begin() as conn:  # an agent answered at 20 s
+        await conn.execute(
+            sa.update(Conversation).values(waiting_since=None, deadline_at=None, last_human_reply_at=at(20))
+        )
+    await file(runtime, store, "m-3", 60)
+    await file(runtime, store, "m-2", 10)  # written before the reply, delivered after m-3
+    [conversation] = await conversations(runtime)
+    assert conversation.waiting_since == at(60)
