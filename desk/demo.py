@@ -17,7 +17,7 @@ import secrets
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import msgspec
@@ -33,10 +33,16 @@ from desk.errors import Invalid
 from desk.inbox.quick_replies import QuickReplyForm, ReplySet, create_reply
 from desk.runtime import Runtime
 from desk.settings import Settings
-from desk.simulator import SCENARIOS, SimCorp, SimStore, Simulator
-from desk.simulator.runner import serve_until_stopped
 from desk.stores.models import Store, WeComCorp
 from desk.stores.services import CheckFailed, CorpForm, CorpService, StoreForm, StoreService
+
+if TYPE_CHECKING:
+    from desk.simulator import Simulator
+
+# The simulator is imported by the commands that run it, not with this module: every `desk`
+# command imports the command modules, and only `desk demo` / `desk simulate` need a fake platform.
+SCENARIO_NAMES = ("live-burst", "quiet")
+"""The simulator's scenarios (``desk.simulator.SCENARIOS``; a test keeps the two the same)."""
 
 __all__ = ["DEMO_QUICK_REPLIES", "DEMO_STORES", "DEMO_USERS", "seed_demo"]
 
@@ -157,6 +163,8 @@ async def seed_demo(runtime: Runtime) -> bool:
 
 async def configure_simulator(runtime: Runtime, simulator: Simulator, desk_url: str) -> None:
     """Register every active store and corp of the desk with the simulator, pushing to ``desk_url``."""
+    from desk.simulator import SimCorp, SimStore
+
     box = runtime.secrets
     async with runtime.db.session() as session:
         for store in await session.scalars(sa.select(Store).where(Store.is_active)):
@@ -248,6 +256,8 @@ async def run_demo(options: DemoOptions) -> None:
         seeded = await seed_demo(seeding)
         if seeded:
             click.echo("seeded 3 stores, a WeCom corp and 4 users")
+        from desk.simulator import Simulator
+
         simulator = Simulator(seed=options.seed)
         await configure_simulator(seeding, simulator, settings.base_url)
 
@@ -329,7 +339,7 @@ def demo(sim_port: int | None, reset: bool, **options: Any) -> None:
 
 @main.command()
 @click.option("--target", required=True, help="Base URL of the desk to push to, e.g. http://127.0.0.1:8000.")
-@click.option("--scenario", type=click.Choice(sorted(SCENARIOS)), default="live-burst", show_default=True)
+@click.option("--scenario", type=click.Choice(SCENARIO_NAMES), default="live-burst", show_default=True)
 @click.option("--port", default=8900, show_default=True, help="Port of the simulator's platform API.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--seed", default=1, show_default=True)
@@ -343,6 +353,9 @@ def simulate(target: str, **options: Any) -> None:
     pushes their events to TARGET and serves the platform API the desk calls back; start that desk
     with DESK_CHANNELS_API_BASE and DESK_WECOM_API_BASE set to the URL printed.
     """
+    from desk.simulator import Simulator
+    from desk.simulator.runner import serve_until_stopped
+
     settings = load_cli_settings()
     require_free_port(options["host"], options["port"], "--port")
     simulator = Simulator(seed=options["seed"])

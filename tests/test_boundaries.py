@@ -144,8 +144,16 @@ def test_only_the_demo_commands_import_the_simulator() -> None:
 
 def test_serving_the_desk_does_not_load_the_simulator() -> None:
     code = (
-        "import sys, desk.app, desk.ingest.worker;"
+        # desk.cli: every `desk` command (serve, worker, stores …) starts by importing it.
+        "import sys, desk.app, desk.ingest.worker, desk.cli, desk.background;"
         "print(sorted(m for m in sys.modules if m.startswith('desk.simulator')))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_the_demo_offers_every_scenario_of_the_simulator() -> None:
+    from desk.demo import SCENARIO_NAMES
+    from desk.simulator import SCENARIOS
+
+    assert sorted(SCENARIO_NAMES) == sorted(SCENARIOS)
