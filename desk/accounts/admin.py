@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -106,8 +107,16 @@ class UsersAdminController(Controller):
 
     @post("/{user_id:int}/deactivate", name="users:deactivate", status_code=200)
     async def deactivate(
-        self, request: Request[User, Any, Any], users: NamedDependency[UserService], user_id: FromPath[int]
+        self,
+        request: Request[User, Any, Any],
+        users: NamedDependency[UserService],
+        user_id: FromPath[int],
+        data: Annotated[ConfirmForm, Form],
     ) -> Template | Redirect:
+        """Deactivate once the admin confirmed on the confirmation page; else show that page."""
+        if not data.confirmed:
+            user = await _found(users, user_id)
+            return Template("accounts/users/confirm_deactivate.html", context={"user": user})
         return await self._set_active(request.user, users, user_id, active=False)
 
     @post("/{user_id:int}/activate", name="users:activate", status_code=200)
@@ -124,6 +133,12 @@ class UsersAdminController(Controller):
         if isinstance(result, Invalid):
             return await _edit_page(users, user, _current(user), status_errors=result)
         return Redirect(f"{self.path}/{user_id}?notice={'activated' if active else 'deactivated'}")
+
+
+class ConfirmForm(msgspec.Struct, kw_only=True):
+    """The confirmation page's answer (its button posts ``confirmed=true``)."""
+
+    confirmed: bool = False
 
 
 async def _found(users: UserService, user_id: int) -> User:

@@ -121,7 +121,7 @@ async def test_admin_cannot_demote_or_deactivate_themselves(client, app, runtime
     r = await post_form(client, f"/settings/users/{admin.id}", {"role": "agent"})
     assert r.status_code == 400
     assert "不能取消自己的管理员角色" in r.text
-    r = await post_form(client, f"/settings/users/{admin.id}/deactivate", {})
+    r = await post_form(client, f"/settings/users/{admin.id}/deactivate", {"confirmed": "true"})
     assert r.status_code == 400
     assert "不能停用自己的账号" in r.text
     user = await user_named(runtime, "root")
@@ -151,7 +151,11 @@ async def test_deactivating_a_user_ends_their_session_and_can_be_undone(client, 
     ) as theirs:
         await login(theirs, app, agent)
         assert (await theirs.get("/inbox")).status_code == 200
-        r = await post_form(client, f"/settings/users/{agent.id}/deactivate", {})
+        asked = await post_form(client, f"/settings/users/{agent.id}/deactivate", {})
+        assert asked.status_code == 200  # first the confirmation page; nothing changed yet
+        assert "停用账号「alice」？" in asked.text
+        assert (await theirs.get("/inbox")).status_code == 200
+        r = await post_form(client, f"/settings/users/{agent.id}/deactivate", {"confirmed": "true"})
         assert r.status_code in (302, 303)
         assert "账号已停用" in (await client.get(r.headers["location"])).text
         assert (await theirs.get("/inbox", follow_redirects=False)).headers["location"].startswith("/login")
@@ -215,7 +219,8 @@ async def test_deactivating_ends_sessions_and_tokens_and_reactivating_revives_ne
     await as_admin(client, app, make_user)
     alice, browsers = await signed_in_twice(app, make_user)
     token = await issue_token_for(runtime, alice)
-    assert (await post_form(client, f"/settings/users/{alice.id}/deactivate", {})).status_code in (302, 303)
+    deactivated = await post_form(client, f"/settings/users/{alice.id}/deactivate", {"confirmed": "true"})
+    assert deactivated.status_code in (302, 303)
     assert await signed_out(browsers[0])
     assert await api_status(app, token) == 401
     assert (await post_form(client, f"/settings/users/{alice.id}/activate", {})).status_code in (302, 303)
