@@ -46,9 +46,9 @@ from sqlalchemy.engine import make_url
 from desk import migrate
 from desk.db import Database
 from desk.platform.crypto import MsgCrypt
+from desk.secret_box import SecretBox
 from desk.settings import Settings
 from desk.stores.models import Store
-from desk.stores.secrets import SecretBox
 
 SECRET_KEY = "bench-" + "k" * 42
 APPID = "wxbench0000000001"

@@ -54,10 +54,10 @@ from desk.accounts.models import Role, User
 from desk.accounts.passwords import hash_password
 from desk.db import Database
 from desk.inbox.models import AgentPresence, Conversation, Message, Presence
+from desk.secret_box import SecretBox
 from desk.settings import Settings
 from desk.simulator import SimStore, Simulator, demo_store
 from desk.stores.models import Store
-from desk.stores.secrets import SecretBox
 
 SECRET_KEY = "bench-realtime-" + "k" * 40
 PASSWORD = "bench-password-2026"

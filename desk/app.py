@@ -49,7 +49,7 @@ from desk.ingest import api as ingest_api
 from desk.ingest import controllers as ingest_controllers
 from desk.ingest import webhooks as ingest_webhooks
 from desk.ingest.install import install_ingest
-from desk.ingest.models import KfCursor, PlatformEvent
+from desk.ingest.models import KfCursor, PlatformEvent, PushHour
 from desk.logs import configure_logging
 from desk.openapi_page import LocalSwaggerUI
 from desk.orders import api as orders_api
@@ -67,7 +67,12 @@ from desk.stores.models import PlatformToken, Store, WeComCorp
 from desk.templating import template_config
 from desk.timers.models import Timer
 
-__all__ = ["SESSION_COOKIE", "create_app", "metadata", "session_config"]
+__all__ = ["SESSION_COOKIE", "SHUTDOWN_GRACE_S", "create_app", "metadata", "session_config"]
+
+SHUTDOWN_GRACE_S = 5
+"""How long a stopping server waits for open requests before cancelling them. The inbox's live
+streams never end by themselves: without a limit, `desk serve` would not stop (and its embedded
+worker would go on) while any agent's page stayed open."""
 
 # Every table, for Alembic (migrations/env.py) and the test that models match the migrations.
 metadata = Base.metadata
@@ -79,6 +84,7 @@ MODELS = (
     WeComCorp,
     PlatformToken,
     PlatformEvent,
+    PushHour,
     KfCursor,
     Buyer,
     BuyerTag,

@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 from desk.logs import configure_logging
 from desk.migrate import SchemaOutOfDateError, require_head
 from desk.runtime import DatabaseUnavailableError, Runtime
+from desk.secret_box import SecretError
 from desk.settings import Settings, SettingsError, load_settings
-from desk.stores.secrets import SecretError
 
 __all__ = [
     "check_ready",

@@ -8,6 +8,7 @@ PostgreSQL and JSON text on SQLite, 64-bit ids that still autoincrement on SQLit
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -39,10 +40,14 @@ __all__ = [
     "UTCDateTime",
     "Work",
     "after_commit",
+    "clip",
     "collects_callbacks",
     "create_engine",
     "dialect_name",
+    "epoch_to_utc",
+    "guarded_upsert",
     "insert_for",
+    "is_newer",
     "redact_url",
     "rows_matched",
     "utcnow",
@@ -125,6 +130,45 @@ def insert_for(dialect_name: str, table: sa.Table) -> postgresql.Insert | sqlite
     """
     module = postgresql if dialect_name == "postgresql" else sqlite
     return module.insert(table)
+
+
+def epoch_to_utc(seconds: int) -> dt.datetime:
+    """A platform time (epoch seconds) as an aware UTC instant."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def clip(text: str, column: sa.Column[Any]) -> str:
+    """``text`` cut to the column's length: display text longer than we store is not an error."""
+    length = getattr(column.type, "length", None)
+    return text[:length] if length else text
+
+
+def is_newer(table: sa.Table, excluded: Any) -> sa.ColumnElement[bool]:
+    """The upsert guard: the incoming answer is newer by ``update_time``, or as new and fetched
+    later (the platform's times are whole seconds, so two changes can share one)."""
+    return sa.or_(
+        table.c.update_time < excluded.update_time,
+        sa.and_(table.c.update_time == excluded.update_time, table.c.fetched_at <= excluded.fetched_at),
+    )
+
+
+@functools.cache
+def guarded_upsert(
+    dialect_name: str, table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> sa.Insert:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE`` the other ``columns``, unless the stored row is
+    newer (:func:`is_newer`); returns the row's id when written. Values are given when executing.
+
+    Only ``columns`` are written, so columns other domains add to the table are left alone. Built
+    once per table, columns and dialect: building an upsert costs more than running it, and this is
+    the worker's hot path.
+    """
+    insert = insert_for(dialect_name, table)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={name: insert.excluded[name] for name in columns if name not in (*keys, "created_at")},
+        where=is_newer(table, insert.excluded),
+    ).returning(table.c.id)
 
 
 def redact_url(url: str) -> str:

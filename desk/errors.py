@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from desk.i18n import Message
-from desk.stores.secrets import SecretError
+from desk.secret_box import SecretError
 
 __all__ = ["Invalid", "exception_handlers"]
 

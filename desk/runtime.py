@@ -26,8 +26,8 @@ from redis.asyncio import Redis
 from desk.changes.bus import ChangeBus
 from desk.clock import Clock, SystemClock
 from desk.db import Database, redact_url
+from desk.secret_box import SecretBox
 from desk.settings import Settings
-from desk.stores.secrets import SecretBox
 from desk.wakeup import Wakeup
 
 __all__ = ["BackgroundService", "DatabaseUnavailableError", "Runtime"]

@@ -24,7 +24,6 @@ from desk.accounts.services import (
     ticked,
 )
 from desk.errors import Invalid
-from desk.stores.services import all_stores
 
 __all__ = ["UsersAdminController", "provide_user_service"]
 
@@ -153,7 +152,7 @@ async def _form_context(users: UserService, form: NewUserForm | UserEditForm) ->
     return {
         "form": form,
         "roles": list(Role),
-        "stores": await all_stores(users.session),
+        "stores": await users.all_stores(),
         "selected": set(ticked(form.stores)),
         "min_password": MIN_PASSWORD_LENGTH,
     }

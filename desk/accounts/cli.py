@@ -16,7 +16,6 @@ from desk.accounts.services import NewUserForm, UserService
 from desk.accounts.tokens import issue_token, list_tokens, revoke_token
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.errors import Invalid
-from desk.stores.services import find_store
 
 __all__ = ["tokens", "users"]
 
@@ -69,7 +68,7 @@ def users_create(
         async with open_runtime(settings) as runtime, runtime.db.session() as session:
             store_ids = []
             for ref in store_refs:
-                store = await find_store(session, ref)
+                store = await UserService(session).find_store(ref)
                 if store is None:
                     raise fail(f"--store: no store has the key or name {ref!r}")
                 store_ids.append(str(store.id))

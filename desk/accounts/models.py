@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -60,6 +60,16 @@ class User(TimestampMixin, Base):
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+
+def store_entity() -> Any:
+    """The ``Store`` model, reached through :attr:`User.stores` rather than imported.
+
+    The stores domain builds on this one (its pages need users and their roles), so accounts must
+    not import it back: what accounts needs of stores — list them, find them for a user form —
+    it queries through the mapped relationship.
+    """
+    return User.stores.property.mapper.class_
 
 
 class ApiToken(TimestampMixin, Base):

@@ -15,7 +15,6 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.models import Role, User
-from desk.stores.models import Store
 
 __all__ = ["get_scoped", "scoped", "store_ids_for"]
 
@@ -44,10 +43,15 @@ def scoped(stmt: sa.Select[*Columns], store_id_column: Any, user: User) -> sa.Se
     return stmt.where(store_id_column.in_(allowed))
 
 
-async def get_scoped(session: AsyncSession, model: type[T], user: User, *where: Any) -> T:
-    """The single ``model`` row matching ``where`` in the user's stores, else 404."""
-    # A store is scoped by its own id; every other store-owned row by its store_id.
-    column = model.id if model is Store else model.store_id  # type: ignore[attr-defined]  # Store: id; others: store_id
+async def get_scoped(
+    session: AsyncSession, model: type[T], user: User, *where: Any, scope_column: Any = None
+) -> T:
+    """The single ``model`` row matching ``where`` in the user's stores, else 404.
+
+    Rows are scoped by their ``store_id`` column; a model whose store is named otherwise (the
+    store itself: its ``id``) says which column with ``scope_column``.
+    """
+    column = scope_column if scope_column is not None else model.store_id  # type: ignore[attr-defined]  # store-owned models have store_id
     row: T | None = await session.scalar(scoped(sa.select(model).where(*where), column, user).limit(1))
     if row is None:
         raise NotFoundException()

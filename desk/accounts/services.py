@@ -13,15 +13,15 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk.accounts.models import Role, User
+from desk.accounts.models import Role, User, store_entity
 from desk.accounts.passwords import hash_password, verify_password, verify_password_or_dummy
 from desk.accounts.tokens import revoke_user_tokens
 from desk.errors import Invalid
 from desk.i18n import Message
-from desk.stores.models import Store
 
 if TYPE_CHECKING:
     from desk.accounts.throttle import LoginThrottle
+    from desk.stores.models import Store  # annotations only: accounts does not import stores
 
 __all__ = [
     "MAX_PASSWORD_LENGTH",
@@ -275,6 +275,22 @@ class UserService:
         )
         return count or 0
 
+    async def all_stores(self) -> list[Store]:
+        """Every store, active first, then by name (what a user form offers an admin)."""
+        store = store_entity()
+        return list(await self.session.scalars(sa.select(store).order_by(store.is_active.desc(), store.name)))
+
+    async def find_store(self, ref: str) -> Store | None:
+        """The store whose push key or name is ``ref`` (how the CLI names stores); the key wins."""
+        store = store_entity()
+        found: Store | None = await self.session.scalar(
+            sa.select(store)
+            .where(sa.or_(store.key == ref, store.name == ref))
+            .order_by((store.key == ref).desc(), store.id)
+            .limit(1)
+        )
+        return found
+
     async def _stores(self, choice: StoreChoice, errors: dict[str, Message]) -> list[Store]:
         """The stores a form ticked; an unknown id is a field error (the form was tampered with)."""
         values = ticked(choice)
@@ -284,8 +300,9 @@ class UserService:
             return []
         if not ids:
             return []
+        store = store_entity()
         stores = list(
-            await self.session.scalars(sa.select(Store).where(Store.id.in_(ids)).order_by(Store.id))
+            await self.session.scalars(sa.select(store).where(store.id.in_(ids)).order_by(store.id))
         )
         if len(stores) != len(ids):
             errors["stores"] = Message("users.error.stores")

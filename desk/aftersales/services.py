@@ -17,9 +17,9 @@ from desk.accounts.scoping import get_scoped
 from desk.aftersales.models import AfterSale, Complaint
 from desk.changes.events import AfterSaleChanged
 from desk.changes.record import record
-from desk.db import insert_for, utcnow
+from desk.db import clip, epoch_to_utc, guarded_upsert, insert_for, utcnow
 from desk.orders.models import Buyer
-from desk.orders.services import clip, epoch_to_utc, guarded_upsert, save_buyer
+from desk.orders.services import save_buyer
 from desk.platform.channels_types import ChannelsAfterSale
 
 __all__ = ["aftersale_with_buyer", "save_aftersale", "save_complaint"]

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from desk.db import Database
 from desk.platform.crypto import CryptoError, MsgCrypt
+from desk.secret_box import SecretBox
 from desk.stores.models import Store, WeComCorp
-from desk.stores.secrets import SecretBox
 
 __all__ = ["CorpCredentials", "CredentialCache", "StoreCredentials"]
 

@@ -21,13 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desk.aftersales.services import save_aftersale, save_complaint
-from desk.db import Database, insert_for, utcnow
+from desk.db import Database, epoch_to_utc, insert_for, utcnow
 from desk.inbox.assignment import lock_routing
 from desk.inbox.filing import record_buyer_message
 from desk.inbox.models import Channel
 from desk.ingest.models import KfCursor
 from desk.ingest.queue import ClaimedEvent
-from desk.orders.services import epoch_to_utc, save_buyer, save_order
+from desk.orders.services import save_buyer, save_order
 from desk.platform.channels_types import ChannelsAfterSale, ChannelsOrder
 from desk.platform.events import (
     AfterSaleUpdateEvent,

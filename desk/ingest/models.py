@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.db import Base, BigId, utcnow
 
-__all__ = ["EventSource", "EventState", "KfCursor", "PlatformEvent"]
+__all__ = ["EventSource", "EventState", "KfCursor", "PlatformEvent", "PushHour"]
 
 
 class EventSource(enum.StrEnum):
@@ -86,6 +86,24 @@ class PlatformEvent(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
     applied_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class PushHour(Base):
+    """How many pushes a store's URL received in one hour, and when the latest came.
+
+    Kept by the ingest writer with each batch it commits (one upsert per store), so the store
+    page tells whether pushes arrive without counting a day of stored events on every load.
+    """
+
+    __tablename__ = "push_hour"
+
+    store_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("store.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    """The hour's start (UTC)."""
+    pushes: Mapped[int] = mapped_column(default=0)
+    last_received_at: Mapped[dt.datetime]
 
 
 class KfCursor(Base):

@@ -17,7 +17,7 @@ import logging
 import sqlalchemy as sa
 
 from desk.db import Database, utcnow
-from desk.ingest.models import EventState, PlatformEvent
+from desk.ingest.models import EventState, PlatformEvent, PushHour
 
 __all__ = ["RetentionJob", "purge_applied_events"]
 
@@ -46,7 +46,12 @@ async def purge_applied_events(db: Database, *, older_than: dt.timedelta, batch:
             result = await conn.execute(sa.delete(event).where(event.c.id.in_(oldest.scalar_subquery())))
         removed += result.rowcount
         if result.rowcount < batch:
-            return removed
+            break
+    # The hourly push counters (desk.ingest.health) go with the events they counted: at most
+    # 24 rows per store per day, so one statement does.
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.delete(PushHour.__table__).where(PushHour.__table__.c.hour < cutoff))
+    return removed
 
 
 class RetentionJob:

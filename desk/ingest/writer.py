@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from desk.db import Database, insert_for, utcnow
-from desk.ingest.models import EventSource, EventState, PlatformEvent
+from desk.ingest.models import EventSource, EventState, PlatformEvent, PushHour
 
 __all__ = ["EventRow", "EventWriter", "WriterUnavailableError"]
 
@@ -78,6 +78,16 @@ class EventWriter:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._insert = insert_for(db.engine.dialect.name, PlatformEvent.__table__).on_conflict_do_nothing()
+        hours = PushHour.__table__
+        count = insert_for(db.engine.dialect.name, hours)
+        # The store's hourly push counter (desk.ingest.health): one upsert per store per batch.
+        self._count = count.on_conflict_do_update(
+            index_elements=[hours.c.store_id, hours.c.hour],
+            set_={
+                "pushes": hours.c.pushes + count.excluded.pushes,
+                "last_received_at": count.excluded.last_received_at,
+            },
+        )
 
     async def start(self) -> None:
         if not self._tasks:
@@ -149,6 +159,15 @@ class EventWriter:
         try:
             async with self._db.engine.begin() as conn:
                 await conn.execute(self._insert, [_values(row, now) for row, _ in batch])
+                if counts := _per_store(batch):
+                    hour = now.replace(minute=0, second=0, microsecond=0)
+                    await conn.execute(
+                        self._count,
+                        [
+                            {"store_id": store_id, "hour": hour, "pushes": n, "last_received_at": now}
+                            for store_id, n in sorted(counts.items())  # one lock order for every writer
+                        ],
+                    )
                 if self._notify is not None:  # delivered to other processes with the commit
                     await conn.execute(self._notify, {"topic": "events"})
         except Exception as exc:  # any driver error means the same: these pushes are not stored
@@ -163,6 +182,14 @@ class EventWriter:
                 future.set_result(None)
         if self._on_commit is not None:
             self._on_commit()
+
+
+def _per_store(batch: list[tuple[EventRow, asyncio.Future[None]]]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for row, _ in batch:
+        if row.store_id is not None:
+            counts[row.store_id] = counts.get(row.store_id, 0) + 1
+    return counts
 
 
 def _values(row: EventRow, now: dt.datetime) -> dict[str, object]:

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.models import User
 from desk.accounts.scoping import get_scoped
+from desk.ingest.health import push_health
 from desk.runtime import Runtime
-from desk.stores.activity import PanelName, activity_panel, push_health, store_activity
+from desk.stores.activity import PanelName, activity_panel, store_activity
 from desk.stores.admin import CorpsAdminController, StoresAdminController
 from desk.stores.models import Store
 from desk.stores.schemas import StoreOut
@@ -50,7 +51,7 @@ class StoresController(Controller):
         """The store's identity and its live activity; an htmx poll for one ``panel`` gets just that panel."""
         runtime: Runtime = state.runtime
         user: User = request.user
-        store = await get_scoped(db_session, Store, user, Store.id == store_id)
+        store = await get_scoped(db_session, Store, user, Store.id == store_id, scope_column=Store.id)
         if request.htmx and panel is not None:
             rows = await activity_panel(db_session, user, panel, store_id=store.id)
             return Template(f"stores/_{panel}.html", context={panel.value: rows})
@@ -90,7 +91,7 @@ class StoresApiController(Controller):
     ) -> StoreOut:
         """One store, or 404 when it does not exist or is outside the token's stores."""
         runtime: Runtime = state.runtime
-        store = await get_scoped(db_session, Store, request.user, Store.id == store_id)
+        store = await get_scoped(db_session, Store, request.user, Store.id == store_id, scope_column=Store.id)
         return StoreOut.of(store, runtime.settings)
 
 

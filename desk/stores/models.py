@@ -52,7 +52,7 @@ class Store(ConnectionHealthMixin, TimestampMixin, Base):
 
     ``key`` is a random public slug that names the store in its push URL
     (``/webhooks/channels/{key}``) so that URLs do not reveal the appid or an enumerable id.
-    The ``*_enc`` columns hold Fernet ciphertext (see :mod:`desk.stores.secrets`). Names are
+    The ``*_enc`` columns hold Fernet ciphertext (see :mod:`desk.secret_box`). Names are
     unique: agents, filters and ``desk stores sync NAME`` tell stores apart by them.
     """
 

@@ -6,7 +6,7 @@ before they are saved (when the service has a :class:`~desk.stores.connection.Co
 if the platform refuses them or cannot be reached, nothing is saved and :class:`CheckFailed` says
 why — unless the form says to save anyway, then the store is saved with that problem recorded as
 its connection state. Secrets (appsecret, push token, EncodingAESKey) are encrypted with the
-runtime's :class:`~desk.stores.secrets.SecretBox` before they reach the database, and only ever
+runtime's :class:`~desk.secret_box.SecretBox` before they reach the database, and only ever
 shown back masked.
 """
 
@@ -29,11 +29,11 @@ from desk.accounts.scoping import scoped
 from desk.db import utcnow
 from desk.errors import Invalid
 from desk.i18n import Message
+from desk.secret_box import SecretBox, SecretError, mask
 from desk.settings import Settings
 from desk.stores.connection import ConnectionChecker
 from desk.stores.health import encode_problem, record_connection
 from desk.stores.models import Store, TokenApi, WeComCorp
-from desk.stores.secrets import SecretBox, SecretError, mask
 from desk.stores.validation import (
     check_aes_key,
     check_appid,

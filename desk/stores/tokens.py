@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from desk.db import Database, insert_for
 from desk.platform.errors import PlatformUnavailableError
 from desk.platform.tokens import CachedToken, Clock, TokenStore
+from desk.secret_box import SecretBox, SecretError
 from desk.stores.models import PlatformToken
-from desk.stores.secrets import SecretBox, SecretError
 
 __all__ = ["SqlTokenStore"]
 

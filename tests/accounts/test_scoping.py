@@ -61,6 +61,6 @@ async def test_scoped_queries_filter_by_the_users_stores(runtime, make_user, mak
         assert list(rows) == ["A", "C"]
         assert list(await session.scalars(scoped(sa.select(Store.name), Store.id, nobody))) == []
         assert len(list(await session.scalars(scoped(sa.select(Store.id), Store.id, admin)))) == 3
-        assert (await get_scoped(session, Store, agent, Store.id == c.id)).name == "C"
+        assert (await get_scoped(session, Store, agent, Store.id == c.id, scope_column=Store.id)).name == "C"
         with pytest.raises(NotFoundException):
-            await get_scoped(session, Store, agent, Store.id == b.id)
+            await get_scoped(session, Store, agent, Store.id == b.id, scope_column=Store.id)

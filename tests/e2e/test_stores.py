@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from desk.accounts.models import Role
-from desk.stores.secrets import SecretBox
+from desk.secret_box import SecretBox
 from tests.conftest import TEST_AES_KEY, on_platform
 from tests.e2e.test_journeys import log_in
 

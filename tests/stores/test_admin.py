@@ -10,9 +10,9 @@ from desk.accounts.models import Role
 from desk.app import create_app
 from desk.platform.crypto import MsgCrypt
 from desk.runtime import Runtime
+from desk.secret_box import SecretBox
 from desk.simulator import Simulator
 from desk.stores.models import Store, WeComCorp
-from desk.stores.secrets import SecretBox
 from tests.conftest import TEST_AES_KEY, app_lifespan, login, on_platform
 from tests.ingest.conftest import channels_push, order_event
 from tests.shell.helpers import post_form

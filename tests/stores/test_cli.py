@@ -16,9 +16,9 @@ from desk.accounts.models import Role
 from desk.app import create_app
 from desk.cli import main
 from desk.runtime import Runtime
+from desk.secret_box import SecretBox
 from desk.settings import Settings
 from desk.stores.models import Store, WeComCorp
-from desk.stores.secrets import SecretBox
 from tests.conftest import TEST_AES_KEY, app_lifespan, login, on_platform
 from tests.shell.helpers import run_cli
 

@@ -6,8 +6,8 @@ import msgspec
 import sqlalchemy as sa
 
 from desk.errors import Invalid
+from desk.secret_box import SecretBox
 from desk.stores.models import Store, WeComCorp
-from desk.stores.secrets import SecretBox
 from desk.stores.services import (
     CorpForm,
     CorpService,
