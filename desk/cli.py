@@ -26,7 +26,7 @@ def serve(host: str | None, port: int | None, access_log: bool) -> None:
     # so that the pages and `desk stores add` show the same ones.
     settings = load_cli_settings()
     check_ready(settings)
-    from desk.app import create_app
+    from desk.app import SHUTDOWN_GRACE_S, create_app
 
     uvicorn.run(
         create_app(settings),
@@ -38,6 +38,7 @@ def serve(host: str | None, port: int | None, access_log: bool) -> None:
         # own handling would also believe them from FORWARDED_ALLOW_IPS (127.0.0.1 by default) and
         # rewrite the client before desk could check who the proxy was.
         proxy_headers=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
 
 

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
-from desk.app import create_app
+from desk.app import SHUTDOWN_GRACE_S, create_app
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.simulator import Simulator, demo_store
@@ -49,7 +49,11 @@ def live_server(settings: Settings) -> Iterator[str]:
     host, port = sock.getsockname()
     app = create_app(settings.with_changes(host=host, port=port))
     # proxy_headers off, as `desk serve` runs it: the app decides whom to believe (desk.proxies).
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S
+        )
+    )
     failure: list[BaseException] = []
 
     def serve() -> None:
@@ -72,6 +76,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+        assert not thread.is_alive(), "the live server did not stop"
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +166,9 @@ async def sim_desk(settings: Settings, runtime: Runtime, make_store: Any) -> Asy
             worker_poll_s=0.2,
         )
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    )
     started = threading.Event()
     failure: list[BaseException] = []
 
@@ -191,6 +198,9 @@ async def sim_desk(settings: Settings, runtime: Runtime, make_store: Any) -> Asy
         server.should_exit = True
         await asyncio.to_thread(thread.join, 30)
         desk_sock.close()
+        # A desk left running would go on applying the events, commands and timers of the tests
+        # that follow (they share the database).
+        assert not thread.is_alive(), "the desk did not stop: its embedded worker would outlive the test"
 
 
 def _free_socket() -> socket.socket:
