@@ -23,6 +23,7 @@ from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
 from desk.accounts.signin import build_login_throttle
 from desk.aftersales import api as aftersales_api
+from desk.aftersales import warehouse_pages
 from desk.aftersales.models import (
     AfterSale,
     Complaint,
@@ -121,6 +122,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *commands_api.ROUTES,
     *quick_reply_pages.ROUTES,
     *inbox_search.ROUTES,
+    *warehouse_pages.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"
