@@ -23,7 +23,7 @@ from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
 from desk.accounts.signin import build_login_throttle
 from desk.aftersales import api as aftersales_api
-from desk.aftersales import warehouse_pages
+from desk.aftersales import complaint_pages, warehouse_pages
 from desk.aftersales.models import (
     AfterSale,
     Complaint,
@@ -123,6 +123,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *quick_reply_pages.ROUTES,
     *inbox_search.ROUTES,
     *warehouse_pages.ROUTES,
+    *complaint_pages.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

@@ -31,6 +31,7 @@ NAV_ITEMS: tuple[tuple[str, str, Role], ...] = (
     ("nav.inbox", "inbox:index", Role.AGENT),
     ("nav.warehouse", "warehouse:index", Role.WAREHOUSE),
     ("nav.dashboard", "dashboard:index", Role.MANAGER),
+    ("nav.complaints", "complaints:index", Role.MANAGER),
     ("nav.settings", "settings:index", Role.ADMIN),
 )
 
