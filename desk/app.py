@@ -31,6 +31,7 @@ from desk.aftersales.models import (
     MerchantAddress,
     ReturnAddressBinding,
 )
+from desk.audit import pages as audit_pages
 from desk.audit.models import AuditEntry
 from desk.background import Background
 from desk.changes.models import ChangeEvent
@@ -124,6 +125,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *inbox_search.ROUTES,
     *warehouse_pages.ROUTES,
     *complaint_pages.ROUTES,
+    *audit_pages.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

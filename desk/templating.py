@@ -32,6 +32,7 @@ NAV_ITEMS: tuple[tuple[str, str, Role], ...] = (
     ("nav.warehouse", "warehouse:index", Role.WAREHOUSE),
     ("nav.dashboard", "dashboard:index", Role.MANAGER),
     ("nav.complaints", "complaints:index", Role.MANAGER),
+    ("nav.audit", "audit:index", Role.MANAGER),
     ("nav.settings", "settings:index", Role.ADMIN),
 )
 

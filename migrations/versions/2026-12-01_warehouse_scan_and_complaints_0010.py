@@ -1,4 +1,5 @@
-"""aftersales: find an after-sale by its return waybill (扫码退单); open complaints by deadline
+"""aftersales: find an after-sale by its return waybill (扫码退单); open complaints by deadline;
+the audit trail by actor
 
 Revision ID: 0010
 Revises: 0009
@@ -21,8 +22,13 @@ def upgrade() -> None:
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.create_index("ix_complaint_status_deadline", ["status", "merchant_deadline"], unique=False)
 
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_entry_actor", ["actor", "id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_entry", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_entry_actor")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
         batch_op.drop_index("ix_complaint_status_deadline")
     with op.batch_alter_table("aftersale", schema=None) as batch_op:
