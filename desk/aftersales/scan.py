@@ -5,7 +5,8 @@ stores. Exactly one awaiting receipt (``MERCHANT_WAIT_RECEIPT``): receipt is con
 :func:`desk.aftersales.actions.decide` — an outbound command, one platform call however often the
 parcel is scanned. Several: the user chooses one (a buyer who sent two returns in one parcel).
 None: the scan says why — no such waybill, already refunded, or not (or no longer) awaiting the
-parcel. Every answer names the item and the amount, so the packer can check the parcel's content.
+parcel. An exchange's parcel (换货) is not refunded: the replacement is sent from the after-sale.
+Every answer names the item and the amount, so the packer can check the parcel's content.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class ScanOutcome(enum.StrEnum):
     ALREADY_REFUNDED = "already_refunded"
     CHOOSE = "choose"
     """Several after-sales await this parcel: the user picks one."""
+    EXCHANGE = "exchange"
+    """An exchange's parcel: nothing is refunded, the buyer gets a replacement (sent from the
+    after-sale, not from the scan)."""
     NOT_AWAITING = "not_awaiting"
     """Known, but not awaiting the parcel (the buyer has not sent it, it was rejected, closed …)."""
     UNKNOWN = "unknown"
@@ -72,6 +76,8 @@ class ScanMatch(msgspec.Struct, frozen=True, kw_only=True):
     store_name: str
     status: str
     status_label: Message
+    type: str
+    """REFUND, RETURN or EXCHANGE (换货: never refunded by a scan)."""
     title: str
     """The returned item, as the order names it (empty while the order is not stored)."""
     sku_id: str
@@ -130,6 +136,7 @@ async def parcels_with_waybill(work: Work, user: User, waybill: str) -> list[Sca
             _aftersale.c.after_sale_order_id,
             _aftersale.c.order_id,
             _aftersale.c.status,
+            _aftersale.c.type,
             _aftersale.c.sku_id,
             _aftersale.c.count.label("item_count"),
             _aftersale.c.refund_amount,
@@ -149,6 +156,7 @@ async def parcels_with_waybill(work: Work, user: User, waybill: str) -> list[Sca
             store_name=row.store_name,
             status=row.status,
             status_label=aftersale_status_label(row.status),
+            type=row.type,
             title=row.title or "",
             sku_id=row.sku_id,
             count=row.item_count,
@@ -201,6 +209,13 @@ async def scan_return(
                 "warehouse.outcome.already_refunded" if refunded else "warehouse.outcome.not_awaiting"
             ),
             matches=[latest],
+        )
+    if awaiting[0].type == "EXCHANGE":
+        return ScanResult(
+            waybill=normalized,
+            outcome=ScanOutcome.EXCHANGE,
+            message=Message("warehouse.outcome.exchange"),
+            matches=awaiting,
         )
     return await _confirm(work, wakeup, user, normalized, awaiting[0])
 

@@ -32,16 +32,19 @@ async def bind_default_return_address(platform: Platform, store_index: int = 0) 
         )
 
 
-async def parcels_on_their_way_back(platform: Platform, n: int = 1, store_index: int = 0) -> list[Any]:
-    """``n`` returns agreed by the desk whose buyers posted the goods back: the desk has each in
-    ``MERCHANT_WAIT_RECEIPT`` with its return waybill. The simulator's after-sales, in order."""
+async def parcels_on_their_way_back(
+    platform: Platform, n: int = 1, store_index: int = 0, kind: str = "RETURN"
+) -> list[Any]:
+    """``n`` returns (or exchanges) agreed by the desk whose buyers posted the goods back: the
+    desk has each in ``MERCHANT_WAIT_RECEIPT`` with its return waybill. The simulator's
+    after-sales, in order."""
     sim, appid = platform.sim, platform.appids[store_index]
     await bind_default_return_address(platform, store_index)
     aftersales = []
     for _ in range(n):
         order = sim.create_order(appid, sim.new_buyer(appid))
         sim.ship_order(appid, order.order_id)
-        aftersales.append(sim.open_aftersale(appid, order.order_id, "RETURN", "QUALITY_ISSUE"))
+        aftersales.append(sim.open_aftersale(appid, order.order_id, kind, "QUALITY_ISSUE"))
     await platform.settle()
     for aftersale in aftersales:
         async with platform.runtime.db.session() as session:
@@ -178,6 +181,20 @@ async def test_a_rejected_return_is_not_refunded_by_a_scan(platform: Platform, m
     assert result.match.status == "MERCHANT_REJECT_RETURN"
     await runner(platform).drain()
     assert platform.sim.api.calls_by_path[ACCEPT] == calls
+
+
+async def test_an_exchange_s_parcel_is_not_refunded(platform: Platform, make_user) -> None:
+    (exchange,) = await parcels_on_their_way_back(platform, kind="EXCHANGE")
+    packer = await make_user("packer", Role.WAREHOUSE, [platform.stores[0]])
+    calls = platform.sim.api.calls_by_path[ACCEPT]
+
+    result = await scan_as(platform, packer, exchange.return_waybill[0])
+
+    assert result.outcome is ScanOutcome.EXCHANGE
+    assert result.command_id is None
+    await runner(platform).drain()
+    assert platform.sim.api.calls_by_path[ACCEPT] == calls
+    assert exchange.status == "MERCHANT_WAIT_RECEIPT"
 
 
 _STORED = re.compile(rf"[0-9A-Z-]{{1,{MAX_WAYBILL_LENGTH}}}")
