@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from litestar import Litestar
 
 from desk.accounts.models import Role
+from desk.aftersales.models import AfterSale
 from desk.commands.models import CommandState, OutboundCommand
 from tests.aftersales.test_actions import ACCEPT, runner
 from tests.aftersales.test_scan import parcels_on_their_way_back
@@ -188,3 +190,37 @@ async def test_a_scan_s_refund_state_is_shown_to_its_stores_only(
     async with platform.runtime.db.session() as session:
         command = await session.get_one(OutboundCommand, command_id)
         assert command.state is CommandState.QUEUED
+
+
+async def test_two_returns_in_one_parcel_are_offered_as_a_choice_on_the_page(
+    platform: Platform, desk_http: httpx.AsyncClient, app: Litestar, make_user
+) -> None:
+    first, second = await parcels_on_their_way_back(platform, 2)
+    waybill = first.return_waybill[0]
+    async with platform.runtime.db.engine.begin() as conn:
+        await conn.execute(
+            sa.update(AfterSale)
+            .where(AfterSale.after_sale_order_id == second.after_sale_order_id)
+            .values(return_waybill_id=waybill)
+        )
+    await login(desk_http, app, await make_user("packer", Role.WAREHOUSE, [platform.stores[0]]))
+    await desk_http.get("/warehouse")
+    headers = {**HX, **csrf_headers(desk_http)}
+
+    choice = await desk_http.post("/warehouse/scan", data={"waybill": waybill}, headers=headers)
+
+    assert 'data-scan-outcome="choose"' in choice.text
+    offered = re.findall(r'name="after_sale_order_id" value="(\d+)"', choice.text)
+    assert sorted(offered) == sorted([first.after_sale_order_id, second.after_sale_order_id])
+    assert 'hx-target="closest .scan-row"' in choice.text
+    chosen = await desk_http.post(
+        "/warehouse/scan",
+        data={"waybill": waybill, "after_sale_order_id": second.after_sale_order_id},
+        headers=headers,
+    )
+    assert 'data-scan-outcome="confirmed"' in chosen.text
+    assert second.after_sale_order_id in chosen.text
+    desk_http.cookies.set("desk_lang", "en")
+    english = await desk_http.post("/warehouse/scan", data={"waybill": waybill}, headers=headers)
+    # The desk learns the chosen one's new status when the worker has run: both are still offered.
+    assert "2 after-sales await this parcel" in english.text
