@@ -39,7 +39,7 @@ from desk.aftersales.address_book import (
 )
 from desk.aftersales.addresses import return_address_for
 from desk.aftersales.binding_csv import MAX_CSV_BYTES, CsvScope, export_csv
-from desk.aftersales.binding_import import CheckedFile, PendingImports, apply_rows, check_file
+from desk.aftersales.binding_import import CheckedFile, PendingImports, apply_rows, check_file, recheck
 from desk.aftersales.return_bindings import (
     BindingForm,
     BindingScope,
@@ -337,8 +337,11 @@ class AddressesAdminController(Controller):
         taken = await _pending(state).take(token, store.id, request.user.id)
         if taken is None:
             return _import_template(store, errors=Invalid({"file": Message("addresses.csv.expired")}))
-        scope, rows = taken
-        written = await apply_rows(db_session, store.id, scope, rows)
+        checked = await recheck(db_session, store.id, *taken)
+        if checked.problems:  # changed since the upload: show what is left, to be chosen again
+            token = await _pending(state).put(store.id, request.user.id, checked)
+            return _import_template(store, checked=checked, token=token)
+        written = await apply_rows(db_session, store.id, checked.scope, checked.rows)
         return Redirect(_index_url(store.id, notice="imported", count=written))
 
 

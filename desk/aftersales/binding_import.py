@@ -28,6 +28,7 @@ __all__ = [
     "PendingImports",
     "apply_rows",
     "check_file",
+    "recheck",
 ]
 
 PENDING_IMPORT_TTL = 30 * 60
@@ -62,6 +63,11 @@ async def _check_rows(work: Work, store_id: int, parsed: ParsedCsv) -> CheckedFi
             problems.append(RowProblem(line=row.line, ref=row.ref, address_id=row.address_id, error=error))
     problems.sort(key=lambda problem: problem.line)
     return CheckedFile(scope=parsed.scope, rows=rows, problems=problems)
+
+
+async def recheck(work: Work, store_id: int, scope: CsvScope, rows: list[BindingRow]) -> CheckedFile:
+    """Check rows checked before once more: an address may have gone with a sync meanwhile."""
+    return await _check_rows(work, store_id, ParsedCsv(scope=scope, rows=rows, problems=[]))
 
 
 async def check_file(work: Work, store_id: int, data: bytes) -> CheckedFile | Invalid:

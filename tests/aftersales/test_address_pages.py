@@ -10,9 +10,11 @@ import httpx
 import sqlalchemy as sa
 
 from desk.accounts.models import Role
+from desk.aftersales.address_book import save_addresses
 from desk.aftersales.binding_csv import MAX_CSV_BYTES
 from desk.aftersales.models import ReturnAddressBinding
 from desk.commands.models import OutboundCommand
+from desk.platform.channels_types import AddressDetail
 from desk.runtime import Runtime
 from tests.aftersales.seed import sold, warehouses
 from tests.aftersales.test_actions import runner
@@ -335,3 +337,26 @@ async def test_ten_thousand_rows_upload_in_one_go(client, app, runtime, make_use
     page = text_of((await client.get(f"/settings/addresses?store={store.id}")).text)
     assert "SKU 绑定 10000 条" in page
     assert "仅显示前 200 条，共 10000 条" in page
+
+
+async def test_rows_whose_address_went_meanwhile_are_reported_again_not_applied(
+    client, app, runtime, make_user, make_store
+) -> None:
+    store = await make_store()
+    await sold(runtime, store.id, [("P1", "S1"), ("P1", "S2")])
+    await warehouses(runtime, store.id, ["A1", "A2"])
+    await login(client, app, await make_user("root", Role.ADMIN))
+    response = await upload(client, store.id, b"sku_id,address_id\nS1,A1\nS2,A2\nS404,A1\n")
+    (apply_path,) = re.findall(r'action="(/settings/addresses/\d+/import/[^"]+)"', response.text)
+    a1 = AddressDetail(address_id="A1", name="仓库A1", recv_addr=True)
+    async with runtime.db.session() as session:  # a sync meanwhile found A2 deleted on the platform
+        await save_addresses(session, store.id, [a1], complete=True)
+    again = await post_form(client, apply_path, {})
+    assert again.status_code == 400
+    text = text_of(again.text)
+    assert "未知的地址 A2" in text
+    assert "只导入这 1 行" in text
+    assert await bindings(runtime, store.id) == {}
+    (apply_path,) = re.findall(r'action="(/settings/addresses/\d+/import/[^"]+)"', again.text)
+    assert (await post_form(client, apply_path, {})).status_code == 302
+    assert await bindings(runtime, store.id) == {("sku", "S1"): "A1"}
