@@ -17,8 +17,8 @@ from desk.aftersales.addresses import return_address_for
 from desk.aftersales.models import ReturnAddressBinding
 from desk.orders.models import Order, OrderLine
 from desk.runtime import Runtime
+from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import SimDesk
-from tests.e2e.test_journeys import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +34,15 @@ async def a_buyer_orders(sim_url: str, appid: str, sku_id: str) -> None:
             headers={"x-sim-fetch": "1"},
         )
         assert placed.status_code == 204, placed.text
+
+
+async def admin_logs_in(page: Page, desk_url: str, username: str) -> None:
+    """Log in to the desk at ``desk_url`` (not the page's default server) as an admin."""
+    await page.goto(f"{desk_url}/login")
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill(TEST_PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(f"{desk_url}/settings")
 
 
 async def desk_has_sold(runtime: Runtime, store_id: int, sku_id: str) -> None:
@@ -62,8 +71,7 @@ async def test_an_admin_syncs_addresses_and_binds_one_to_a_sku_by_csv(
     await make_user("root", Role.ADMIN)
 
     page.set_default_timeout(15_000)
-    await page.goto(sim_desk.url + "/login")
-    await log_in(page, "root")
+    await admin_logs_in(page, sim_desk.url, "root")
     await page.get_by_role("link", name=re.compile("退货地址")).click()
     await page.get_by_role("navigation", name="店铺", exact=True).get_by_role("link", name=store.name).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"退货地址 · {store.name}")
@@ -109,3 +117,42 @@ async def test_an_admin_syncs_addresses_and_binds_one_to_a_sku_by_csv(
         chosen = await return_address_for(session, store.id, sku_id=sku_id, product_id="")
     assert chosen is not None
     assert (chosen.address_id, chosen.source) == (second.address_id, "sku")
+
+
+async def test_an_admin_adds_a_return_address_once_despite_a_double_click(
+    page: Page, sim_desk: SimDesk, make_user
+) -> None:
+    store = sim_desk.stores[0]
+    sim_store = sim_desk.simulator.world.stores[store.appid]
+    before = len(sim_store.addresses)
+    await make_user("root", Role.ADMIN)
+    page.set_default_timeout(15_000)
+    await admin_logs_in(page, sim_desk.url, "root")
+    await page.goto(f"{sim_desk.url}/settings/addresses?store={store.id}")
+    await page.get_by_role("link", name="新增地址").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"新增退货地址 · {store.name}")
+    for label, value in (
+        ("地址名称", "杭州退货仓"),
+        ("联系人", "王仓管"),
+        ("省份", "浙江省"),
+        ("城市", "杭州市"),
+        ("区县", "余杭区"),
+        ("详细地址", "文一西路 998 号 3 号库"),
+    ):
+        await page.get_by_label(label).fill(value)
+    await page.get_by_role("button", name="添加到平台").click()
+    await expect(page.locator("#f-phone-error")).to_have_text("请填写联系电话。")
+    await expect(page.get_by_label("详细地址")).to_have_value(
+        "文一西路 998 号 3 号库"
+    )  # nothing typed is lost
+    await page.get_by_label("联系电话").fill("0571-88886666")
+    await page.get_by_label("设为默认退货地址").check()
+    await page.get_by_role("button", name="添加到平台").dblclick()
+    done = page.locator('#address-command[data-state="done"]')
+    await expect(done).to_contain_text("地址已添加到平台")
+    await expect(page.get_by_role("table").first).to_contain_text("文一西路 998 号 3 号库")
+    row = page.get_by_role("row", name=re.compile("杭州退货仓"))
+    await expect(row).to_contain_text("默认退货地址")
+    await page.screenshot(path="/tmp/h8a-addresses-added.png", full_page=True)
+    assert sim_desk.simulator.api.calls_by_path["merchant/address/add"] == 1
+    assert len(sim_store.addresses) == before + 1
