@@ -18,6 +18,7 @@ import msgspec
 import sqlalchemy as sa
 
 from desk.aftersales.models import MerchantAddress
+from desk.audit.service import Actor, open_entry
 from desk.commands.service import CommandRef, enqueue
 from desk.db import Work, dialect_name, insert_for, utcnow
 from desk.errors import Invalid
@@ -154,24 +155,37 @@ def same_address(a: AddressDetail, b: AddressDetail) -> bool:
 
 
 async def request_add(
-    work: Work, wakeup: Wakeup | None, store_id: int, form: AddressForm, *, user_id: int
+    work: Work, wakeup: Wakeup | None, store_id: int, form: AddressForm, *, actor: Actor
 ) -> CommandRef | Invalid:
-    """Check the form and queue ``merchant/address/add``, once per ``request_key``."""
+    """Check the form and queue ``merchant/address/add``, once per ``request_key``; the audit
+    trail records who asked (completed when the command ends)."""
     form = _stripped(form)
     errors = check_address(form)
     if errors:
         return Invalid(errors)
-    return await enqueue(
+    subject = f"store:{store_id}:addresses"
+    ref = await enqueue(
         work,
         wakeup,
         store_id=store_id,
         kind=ADD_KIND,
         key=f"{ADD_KIND}:{form.request_key}",
         payload={"address_detail": msgspec.to_builtins(to_detail(form))},
-        subject=f"store:{store_id}:addresses",
-        origin=f"user:{user_id}",
-        created_by_id=user_id,
+        subject=subject,
+        origin=actor.key,
+        created_by_id=actor.user_id,
     )
+    if ref.created:
+        await open_entry(
+            work,
+            store_id=store_id,
+            actor=actor,
+            action=ADD_KIND,
+            subject=subject,
+            details={"name": form.name, "region": f"{form.province} {form.city} {form.county}".strip()},
+            command_id=ref.id,
+        )
+    return ref
 
 
 async def request_sync(

@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desk.aftersales.address_book import ADD_KIND, SYNC_KIND, same_address, save_addresses
+from desk.audit.service import close_for_command
 from desk.commands.kinds import ClaimedCommand, CommandContext, Outcome
 from desk.commands.models import CommandState
 from desk.platform.channels_types import AddressDetail
@@ -71,9 +72,13 @@ class AddAddress:
         return {"address": msgspec.to_builtins(await client.get_address(address_id)), "already": False}
 
     async def settle(self, conn: AsyncConnection, command: ClaimedCommand, outcome: Outcome) -> None:
-        if outcome.state is CommandState.SUCCEEDED and "address" in outcome.result:
+        succeeded = outcome.state is CommandState.SUCCEEDED
+        if succeeded and "address" in outcome.result:
             detail = msgspec.convert(outcome.result["address"], AddressDetail)
             await save_addresses(conn, command.store_id, [detail], complete=False)
+        await close_for_command(
+            conn, command.id, succeeded=succeeded, error_code=outcome.error_code, error=outcome.error
+        )
 
 
 KINDS = {kind.name: kind for kind in (SyncAddresses(), AddAddress())}

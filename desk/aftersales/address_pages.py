@@ -48,6 +48,7 @@ from desk.aftersales.return_bindings import (
     list_bindings,
     unbind,
 )
+from desk.audit.service import Actor
 from desk.commands.models import CommandState, OutboundCommand
 from desk.commands.service import command_for
 from desk.errors import Invalid
@@ -103,6 +104,10 @@ def _command_notice(command: OutboundCommand) -> CommandNotice:
     return CommandNotice(
         id=command.id, finished=finished, ok=state is CommandState.SUCCEEDED, message=message
     )
+
+
+def _actor(user: User) -> Actor:
+    return Actor.user(user.id, user.display_name or user.username)
 
 
 def _runtime(state: State) -> Runtime:
@@ -225,7 +230,7 @@ class AddressesAdminController(Controller):
     ) -> Template | Redirect:
         store = await _store(db_session, request.user, store_id)
         result = await request_add(
-            db_session, _runtime(state).wakeup, store.id, data, user_id=request.user.id
+            db_session, _runtime(state).wakeup, store.id, data, actor=_actor(request.user)
         )
         if isinstance(result, Invalid):
             if "request_key" in result.errors:
@@ -242,7 +247,7 @@ class AddressesAdminController(Controller):
         data: Annotated[BindingForm, Form],
     ) -> Template | Redirect:
         store = await _store(db_session, request.user, store_id)
-        result = await bind(db_session, store.id, data)
+        result = await bind(db_session, store.id, data, actor=_actor(request.user))
         if isinstance(result, Invalid):
             stores = await stores_visible_to(db_session, request.user)
             return await _index_template(db_session, stores, store, bind_form=data, bind_errors=result)
@@ -257,7 +262,7 @@ class AddressesAdminController(Controller):
         binding_id: FromPath[int],
     ) -> Redirect:
         store = await _store(db_session, request.user, store_id)
-        if not await unbind(db_session, store.id, binding_id):
+        if not await unbind(db_session, store.id, binding_id, actor=_actor(request.user)):
             raise NotFoundException()
         return Redirect(_index_url(store.id, notice="removed"))
 
@@ -321,7 +326,9 @@ class AddressesAdminController(Controller):
         if checked.problems:
             token = await _pending(state).put(store.id, request.user.id, checked)
             return _import_template(store, checked=checked, token=token, filename=upload.filename)
-        written = await apply_rows(db_session, store.id, checked.scope, checked.rows)
+        written = await apply_rows(
+            db_session, store.id, checked.scope, checked.rows, actor=_actor(request.user)
+        )
         return Redirect(_index_url(store.id, notice="imported", count=written))
 
     @post("/{store_id:int}/import/{token:str}", name="addresses-admin:apply", status_code=200)
@@ -341,7 +348,9 @@ class AddressesAdminController(Controller):
         if checked.problems:  # changed since the upload: show what is left, to be chosen again
             token = await _pending(state).put(store.id, request.user.id, checked)
             return _import_template(store, checked=checked, token=token)
-        written = await apply_rows(db_session, store.id, checked.scope, checked.rows)
+        written = await apply_rows(
+            db_session, store.id, checked.scope, checked.rows, actor=_actor(request.user)
+        )
         return Redirect(_index_url(store.id, notice="imported", count=written))
 
 

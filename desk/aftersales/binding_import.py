@@ -17,6 +17,8 @@ from litestar.stores.base import Store as KeyValueStore
 
 from desk.aftersales.binding_csv import BindingRow, CsvScope, ParsedCsv, RowProblem, parse_csv
 from desk.aftersales.return_bindings import BindingScope, known_refs, return_address_ids, upsert_bindings
+from desk.audit.models import Outcome as AuditOutcome
+from desk.audit.service import Actor, open_entry
 from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message
@@ -84,10 +86,12 @@ async def apply_rows(
     scope: CsvScope,
     rows: list[BindingRow],
     *,
+    actor: Actor,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Bind checked rows, :data:`APPLY_BATCH` per statement, in the caller's transaction (all of
-    them or, if it is rolled back, none); ``progress`` hears how many rows each batch wrote."""
+    them or, if it is rolled back, none); ``progress`` hears how many rows each batch wrote.
+    The audit trail gets one entry for the import."""
     written = 0
     for start in range(0, len(rows), APPLY_BATCH):
         batch = rows[start : start + APPLY_BATCH]
@@ -96,6 +100,15 @@ async def apply_rows(
         )
         if progress is not None:
             progress(len(batch))
+    await open_entry(
+        work,
+        store_id=store_id,
+        actor=actor,
+        action="address.import",
+        subject=f"store:{store_id}:bindings",
+        details={"scope": scope.value, "rows": written},
+        outcome=AuditOutcome.SUCCEEDED,
+    )
     return written
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.aftersales.binding_csv import MAX_CSV_BYTES, CsvScope, export_csv
 from desk.aftersales.binding_import import CheckedFile, apply_rows, check_file
 from desk.aftersales.return_bindings import BindingScope, list_bindings
+from desk.audit.service import Actor
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.errors import Invalid
 from desk.stores.models import Store
@@ -25,6 +26,7 @@ from desk.stores.services import find_store
 __all__ = ["addresses"]
 
 _LANGUAGE = "en"  # what the rest of the CLI speaks
+_CLI = Actor("cli", "desk addresses import")  # who the audit trail says imported
 
 
 @main.group()
@@ -77,7 +79,7 @@ def import_bindings(file: Path, store_ref: str, apply_valid: bool) -> None:
                 )
             with click.progressbar(length=len(checked.rows), label="Binding", file=sys.stderr) as bar:
                 written = await apply_rows(
-                    session, store.id, checked.scope, checked.rows, progress=bar.update
+                    session, store.id, checked.scope, checked.rows, actor=_CLI, progress=bar.update
                 )
             return store.name, checked, written
 

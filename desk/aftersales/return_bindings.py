@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Iterable
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 
 from desk.aftersales.models import AfterSale, MerchantAddress, ReturnAddressBinding
-from desk.db import Work, dialect_name, insert_for, rows_matched, utcnow
+from desk.audit.models import Outcome as AuditOutcome
+from desk.audit.service import Actor, open_entry
+from desk.db import Work, dialect_name, insert_for, utcnow
 from desk.errors import Invalid
 from desk.i18n import Message
 from desk.orders.models import Order, OrderLine
@@ -130,8 +133,9 @@ async def upsert_bindings(
     return len(values)
 
 
-async def bind(work: Work, store_id: int, form: BindingForm) -> BindingScope | Invalid:
-    """Bind one SKU, product or the store default to a return address (replacing its binding)."""
+async def bind(work: Work, store_id: int, form: BindingForm, *, actor: Actor) -> BindingScope | Invalid:
+    """Bind one SKU, product or the store default to a return address (replacing its binding),
+    recorded in the audit trail."""
     errors: dict[str, Message] = {}
     scope = BindingScope(form.scope) if form.scope in {s.value for s in BindingScope} else None
     ref = form.ref.strip() if scope is not BindingScope.STORE else ""
@@ -147,15 +151,52 @@ async def bind(work: Work, store_id: int, form: BindingForm) -> BindingScope | I
     if errors or scope is None:
         return Invalid(errors)
     await upsert_bindings(work, store_id, scope, [(ref, address_id)])
+    await _audit(
+        work,
+        store_id,
+        actor,
+        action="address.bind",
+        subject=f"{scope.value}:{ref}",
+        details={"address_id": address_id},
+    )
     return scope
 
 
-async def unbind(work: Work, store_id: int, binding_id: int) -> bool:
-    """Remove one binding of the store; False if there was none."""
-    result = await work.execute(
-        sa.delete(_binding).where(_binding.c.id == binding_id, _binding.c.store_id == store_id)
+async def _audit(
+    work: Work, store_id: int, actor: Actor, *, action: str, subject: str, details: dict[str, Any]
+) -> None:
+    await open_entry(
+        work,
+        store_id=store_id,
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=details,
+        outcome=AuditOutcome.SUCCEEDED,
     )
-    return rows_matched(result) > 0
+
+
+async def unbind(work: Work, store_id: int, binding_id: int, *, actor: Actor) -> bool:
+    """Remove one binding of the store (recorded in the audit trail); False if there was none."""
+    removed = (
+        await work.execute(
+            sa.delete(_binding)
+            .where(_binding.c.id == binding_id, _binding.c.store_id == store_id)
+            .returning(_binding.c.scope, _binding.c.ref, _binding.c.address_id)
+        )
+    ).first()
+    if removed is None:
+        return False
+    subject = f"{removed.scope}:{removed.ref}"
+    await _audit(
+        work,
+        store_id,
+        actor,
+        action="address.unbind",
+        subject=subject,
+        details={"address_id": removed.address_id},
+    )
+    return True
 
 
 async def list_bindings(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import sqlalchemy as sa
 
+from desk.accounts.models import Role
 from desk.aftersales.address_book import (
     AddressForm,
     list_addresses,
@@ -12,6 +16,7 @@ from desk.aftersales.address_book import (
     request_sync,
 )
 from desk.aftersales.models import MerchantAddress
+from desk.audit.service import Actor
 from desk.commands.models import CommandState, OutboundCommand
 from desk.commands.service import CommandRef
 from desk.errors import Invalid
@@ -40,11 +45,15 @@ def warehouse(**changes: object) -> AddressForm:
     return form
 
 
-async def ask_to_add(platform: Platform, form: AddressForm, store_index: int = 0) -> CommandRef | Invalid:
+@pytest.fixture
+async def admin(make_user: Any) -> Actor:
+    user = await make_user("管理员", Role.ADMIN)
+    return Actor.user(user.id, user.display_name)
+
+
+async def ask_to_add(platform: Platform, form: AddressForm, admin: Actor) -> CommandRef | Invalid:
     async with platform.runtime.db.session() as session:
-        return await request_add(
-            session, platform.runtime.wakeup, platform.stores[store_index].id, form, user_id=None
-        )
+        return await request_add(session, platform.runtime.wakeup, platform.stores[0].id, form, actor=admin)
 
 
 async def command_state(platform: Platform, command_id: int) -> tuple[CommandState, dict]:
@@ -111,9 +120,9 @@ async def test_the_same_sync_click_twice_syncs_once(platform: Platform) -> None:
     assert platform.sim.api.calls_by_path[LIST] == 1
 
 
-async def test_an_address_submitted_twice_is_added_once(platform: Platform) -> None:
+async def test_an_address_submitted_twice_is_added_once(platform: Platform, admin: Actor) -> None:
     form = warehouse(default_return=True)
-    first, second = await ask_to_add(platform, form), await ask_to_add(platform, form)
+    first, second = await ask_to_add(platform, form, admin), await ask_to_add(platform, form, admin)
     assert isinstance(first, CommandRef)
     assert isinstance(second, CommandRef)
     assert first.created
@@ -137,10 +146,10 @@ async def test_an_address_submitted_twice_is_added_once(platform: Platform) -> N
     assert stored.region == "浙江省 杭州市 余杭区"
 
 
-async def test_an_add_whose_answer_was_lost_is_not_made_twice(platform: Platform) -> None:
+async def test_an_add_whose_answer_was_lost_is_not_made_twice(platform: Platform, admin: Actor) -> None:
     """The platform added the address but the answer never came: the retry finds it."""
     before = len(platform.sim.world.stores[platform.appids[0]].addresses)
-    ref = await ask_to_add(platform, warehouse())
+    ref = await ask_to_add(platform, warehouse(), admin)
     assert isinstance(ref, CommandRef)
     the_runner = runner(platform)
     await (await platform.clients.channels(platform.stores[0].id)).list_address_ids()  # a token in hand
@@ -158,9 +167,9 @@ async def test_an_add_whose_answer_was_lost_is_not_made_twice(platform: Platform
     assert len(platform.sim.world.stores[platform.appids[0]].addresses) == before + 1
 
 
-async def test_a_refused_form_queues_nothing_and_says_why_per_field(platform: Platform) -> None:
+async def test_a_refused_form_queues_nothing_and_says_why_per_field(platform: Platform, admin: Actor) -> None:
     result = await ask_to_add(
-        platform, warehouse(receiver=" ", phone="call me", detail="x" * 201, request_key="?")
+        platform, warehouse(receiver=" ", phone="call me", detail="x" * 201, request_key="?"), admin
     )
     assert isinstance(result, Invalid)
     assert {field: m.key for field, m in result.errors.items()} == {

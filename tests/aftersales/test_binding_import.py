@@ -18,9 +18,13 @@ from desk.aftersales.return_bindings import (
     list_bindings,
     unbind,
 )
+from desk.audit.models import AuditEntry
+from desk.audit.service import Actor
 from desk.errors import Invalid
 from desk.runtime import Runtime
 from tests.aftersales.seed import sold, warehouses
+
+ADMIN = Actor.user(1, "管理员")
 
 
 async def checked(runtime: Runtime, store_id: int, data: bytes) -> CheckedFile:
@@ -50,7 +54,7 @@ async def test_sku_beats_product_beats_store_default(runtime: Runtime, make_stor
             BindingForm(scope="product", ref="P1", address_id="A2"),
             BindingForm(scope="sku", ref="S1", address_id="A3"),
         ):
-            assert isinstance(await bind(session, store.id, form), BindingScope)
+            assert isinstance(await bind(session, store.id, form, actor=ADMIN), BindingScope)
     async with runtime.db.session() as session:
         s1 = await return_address_for(session, store.id, sku_id="S1", product_id="P1")
         s2 = await return_address_for(session, store.id, sku_id="S2", product_id="P1")
@@ -72,13 +76,13 @@ async def test_binding_again_replaces_and_unbinding_falls_back(runtime: Runtime,
     await sold(runtime, store.id, [("P1", "S1")])
     await warehouses(runtime, store.id, ["A1", "A2"], default="A2")
     async with runtime.db.session() as session:
-        await bind(session, store.id, BindingForm(scope="sku", ref="S1", address_id="A1"))
-        await bind(session, store.id, BindingForm(scope="sku", ref="S1", address_id="A2"))
+        await bind(session, store.id, BindingForm(scope="sku", ref="S1", address_id="A1"), actor=ADMIN)
+        await bind(session, store.id, BindingForm(scope="sku", ref="S1", address_id="A2"), actor=ADMIN)
     assert await bindings(runtime, store.id) == {("sku", "S1"): "A2"}
     async with runtime.db.session() as session:
         [view] = await list_bindings(session, store.id)
-        assert await unbind(session, store.id, view.id)
-        assert not await unbind(session, store.id, view.id)
+        assert await unbind(session, store.id, view.id, actor=ADMIN)
+        assert not await unbind(session, store.id, view.id, actor=ADMIN)
         chosen = await return_address_for(session, store.id, sku_id="S1", product_id="P1")
     assert chosen is not None
     assert chosen.source == "platform_default"
@@ -98,7 +102,7 @@ async def test_a_bind_form_names_each_problem(runtime: Runtime, make_store: Any)
     ]
     async with runtime.db.session() as session:
         for form, expected in cases:
-            result = await bind(session, store.id, form)
+            result = await bind(session, store.id, form, actor=ADMIN)
             assert isinstance(result, Invalid)
             assert {k: m.key for k, m in result.errors.items()} == expected
     assert await bindings(runtime, store.id) == {}
@@ -130,7 +134,7 @@ async def test_product_files_check_products(runtime: Runtime, make_store: Any) -
     assert result.scope is CsvScope.PRODUCT
     assert [(p.line, p.error.key) for p in result.problems] == [(3, "addresses.csv.unknown_product")]
     async with runtime.db.session() as session:
-        assert await apply_rows(session, store.id, result.scope, result.rows) == 1
+        assert await apply_rows(session, store.id, result.scope, result.rows, actor=ADMIN) == 1
     assert await bindings(runtime, store.id) == {("product", "P1"): "A1"}
 
 
@@ -170,7 +174,9 @@ async def test_ten_thousand_rows_are_checked_and_applied_in_bulk(runtime: Runtim
     progress: list[int] = []
     try:
         async with runtime.db.session() as session:
-            written = await apply_rows(session, store.id, result.scope, result.rows, progress=progress.append)
+            written = await apply_rows(
+                session, store.id, result.scope, result.rows, actor=ADMIN, progress=progress.append
+            )
     finally:
         sa.event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", count)
     assert written == 9_999 == sum(progress)
@@ -182,3 +188,46 @@ async def test_ten_thousand_rows_are_checked_and_applied_in_bulk(runtime: Runtim
     assert chosen is not None
     assert chosen.address_id == "A1"
     assert chosen.source == "sku"
+
+
+async def test_every_change_of_a_binding_is_in_the_audit_trail(runtime: Runtime, make_store: Any) -> None:
+    store = await make_store()
+    await sold(runtime, store.id, [("P1", "S1")])
+    await warehouses(runtime, store.id, ["A1"])
+    async with runtime.db.session() as session:
+        await bind(session, store.id, BindingForm(scope="sku", ref="S1", address_id="A1"), actor=ADMIN)
+        await bind(
+            session, store.id, BindingForm(scope="sku", ref="S404", address_id="A1"), actor=ADMIN
+        )  # refused
+        [view] = await list_bindings(session, store.id)
+        await unbind(session, store.id, view.id, actor=ADMIN)
+    result = await checked(runtime, store.id, b"product_id,address_id\nP1,A1\n")
+    async with runtime.db.session() as session:
+        await apply_rows(
+            session, store.id, result.scope, result.rows, actor=Actor("cli", "desk addresses import")
+        )
+    async with runtime.db.engine.connect() as conn:
+        entries = (
+            await conn.execute(
+                sa.select(
+                    AuditEntry.actor,
+                    AuditEntry.actor_name,
+                    AuditEntry.action,
+                    AuditEntry.subject,
+                    AuditEntry.details,
+                )
+                .where(AuditEntry.store_id == store.id)
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert [tuple(e) for e in entries] == [
+        ("user:1", "管理员", "address.bind", "sku:S1", {"address_id": "A1"}),
+        ("user:1", "管理员", "address.unbind", "sku:S1", {"address_id": "A1"}),
+        (
+            "cli",
+            "desk addresses import",
+            "address.import",
+            f"store:{store.id}:bindings",
+            {"scope": "product", "rows": 1},
+        ),
+    ]
