@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from desk.aftersales.models import AfterSale, MerchantAddress, ReturnAddressBinding
 from desk.audit.models import Outcome as AuditOutcome
@@ -78,27 +79,41 @@ async def return_address_ids(work: Work, store_id: int) -> set[str]:
     return set(rows.scalars())
 
 
-def _chunks(values: Collection[str]) -> Iterable[list[str]]:
+def _chunks(values: Collection[str], dialect: str) -> Iterable[list[str]]:
     ordered = sorted(values)
+    if dialect == "postgresql":  # one array parameter, whatever the number of ids
+        yield ordered
+        return
     for start in range(0, len(ordered), _CHUNK):
         yield ordered[start : start + _CHUNK]
+
+
+def _one_of(column: sa.ColumnElement[str], ids: list[str], dialect: str) -> sa.ColumnElement[bool]:
+    """``column IN ids``: on PostgreSQL ``= ANY(array)``, planned once instead of with one
+    parameter per id (about twice as fast at 10,000 ids)."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.literal(ids, type_=postgresql.ARRAY(sa.String)))
+    return column.in_(ids)
 
 
 async def known_refs(work: Work, store_id: int, scope: BindingScope, refs: Collection[str]) -> set[str]:
     """Those of ``refs`` (SKU or product ids) seen in the store's orders, after-sales or bindings."""
     column = "sku_id" if scope is BindingScope.SKU else "product_id"
     found: set[str] = set()
-    for chunk in _chunks(refs):
+    dialect = dialect_name(work)
+    for chunk in _chunks(refs, dialect):
         in_orders = (
             sa.select(_line.c[column].label("ref"))
             .join(_order, _order.c.id == _line.c.order_pk)
-            .where(_order.c.store_id == store_id, _line.c[column].in_(chunk))
+            .where(_order.c.store_id == store_id, _one_of(_line.c[column], chunk, dialect))
         )
         in_aftersales = sa.select(_aftersale.c[column].label("ref")).where(
-            _aftersale.c.store_id == store_id, _aftersale.c[column].in_(chunk)
+            _aftersale.c.store_id == store_id, _one_of(_aftersale.c[column], chunk, dialect)
         )
         in_bindings = sa.select(_binding.c.ref.label("ref")).where(
-            _binding.c.store_id == store_id, _binding.c.scope == scope.value, _binding.c.ref.in_(chunk)
+            _binding.c.store_id == store_id,
+            _binding.c.scope == scope.value,
+            _one_of(_binding.c.ref, chunk, dialect),
         )
         union = sa.union(in_orders, in_aftersales, in_bindings).subquery()
         found.update((await work.execute(sa.select(union.c.ref))).scalars())
@@ -108,29 +123,55 @@ async def known_refs(work: Work, store_id: int, scope: BindingScope, refs: Colle
 async def upsert_bindings(
     work: Work, store_id: int, scope: BindingScope, pairs: Iterable[tuple[str, str]]
 ) -> int:
-    """Bind each ``(ref, address_id)`` in one statement per batch, replacing an earlier binding of
-    the same ref; returns how many were written. Callers check the pairs first."""
-    now = utcnow()
-    values = [
-        {
-            "store_id": store_id,
-            "scope": scope.value,
-            "ref": ref,
-            "address_id": address_id,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for ref, address_id in pairs
-    ]
-    if not values:
+    """Bind each ``(ref, address_id)`` in one statement (batched by the driver on SQLite),
+    replacing an earlier binding of the same ref; returns how many were written. Callers check
+    the pairs first (each ref once)."""
+    pairs = list(pairs)
+    if not pairs:
         return 0
-    insert = insert_for(dialect_name(work), _binding)
-    stmt = insert.on_conflict_do_update(
+    now = utcnow()
+    dialect = dialect_name(work)
+    insert = insert_for(dialect, _binding)
+    if dialect == "postgresql":
+        # Two array parameters unnested side by side: one short statement for any number of
+        # rows, where a VALUES list would bind six parameters per row (and plan them).
+        refs, address_ids = (list(column) for column in zip(*pairs, strict=True))
+        text_array = postgresql.ARRAY(sa.String)
+        rows = sa.select(
+            sa.literal(store_id, type_=_binding.c.store_id.type),
+            sa.literal(scope.value),
+            sa.func.unnest(sa.literal(refs, type_=text_array)),
+            sa.func.unnest(sa.literal(address_ids, type_=text_array)),
+            sa.literal(now, type_=_binding.c.created_at.type),
+            sa.literal(now, type_=_binding.c.updated_at.type),
+        )
+        names = ["store_id", "scope", "ref", "address_id", "created_at", "updated_at"]
+        stmt = insert.from_select(names, rows)
+        await work.execute(_replacing(stmt))
+    else:
+        values = [
+            {
+                "store_id": store_id,
+                "scope": scope.value,
+                "ref": ref,
+                "address_id": address_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for ref, address_id in pairs
+        ]
+        # executemany: one compiled statement, batched by the driver (a VALUES list as long as
+        # the batch compiles anew each time, several times slower on SQLite).
+        await work.execute(_replacing(insert), values)
+    return len(pairs)
+
+
+def _replacing(insert: Any) -> Any:
+    """The upsert ``insert`` with a binding of the same ref replaced."""
+    return insert.on_conflict_do_update(
         index_elements=[_binding.c.store_id, _binding.c.scope, _binding.c.ref],
         set_={"address_id": insert.excluded.address_id, "updated_at": insert.excluded.updated_at},
     )
-    await work.execute(stmt, values)
-    return len(values)
 
 
 async def bind(work: Work, store_id: int, form: BindingForm, *, actor: Actor) -> BindingScope | Invalid:
