@@ -49,6 +49,7 @@ from desk.aftersales.return_bindings import (
     unbind,
 )
 from desk.audit.service import Actor
+from desk.commands.errors import describe_error
 from desk.commands.models import CommandState, OutboundCommand
 from desk.commands.service import command_for
 from desk.errors import Invalid
@@ -85,14 +86,17 @@ class CommandNotice(msgspec.Struct, frozen=True, kw_only=True):
     finished: bool
     ok: bool
     message: Message
+    detail: Message | None = None
+    """Why it failed: the platform's errcode in words (:func:`desk.commands.errors.describe_error`)."""
 
 
 def _command_notice(command: OutboundCommand) -> CommandNotice:
     state = command.state
     finished = state in (CommandState.SUCCEEDED, CommandState.FAILED)
+    detail = None
     if state is CommandState.FAILED:
-        code = f" ({command.error_code})" if command.error_code is not None else ""
-        message = Message("addresses.command.failed", {"error": f"{command.last_error or ''}{code}"})
+        message = Message("addresses.command.failed")
+        detail = describe_error(command.error_code, command.last_error or "")
     elif state is CommandState.SUCCEEDED and command.kind == SYNC_KIND:
         message = Message("addresses.command.sync_succeeded", {"count": int(command.result.get("count", 0))})
     elif state is CommandState.SUCCEEDED:
@@ -102,7 +106,7 @@ def _command_notice(command: OutboundCommand) -> CommandNotice:
     else:
         message = Message(f"addresses.command.{state.value}")
     return CommandNotice(
-        id=command.id, finished=finished, ok=state is CommandState.SUCCEEDED, message=message
+        id=command.id, finished=finished, ok=state is CommandState.SUCCEEDED, message=message, detail=detail
     )
 
 

@@ -14,6 +14,7 @@ from desk.aftersales.address_book import save_addresses
 from desk.aftersales.binding_csv import MAX_CSV_BYTES
 from desk.aftersales.models import ReturnAddressBinding
 from desk.commands.models import OutboundCommand
+from desk.commands.service import enqueue
 from desk.platform.channels_types import AddressDetail
 from desk.runtime import Runtime
 from tests.aftersales.seed import sold, warehouses
@@ -360,3 +361,38 @@ async def test_rows_whose_address_went_meanwhile_are_reported_again_not_applied(
     (apply_path,) = re.findall(r'action="(/settings/addresses/\d+/import/[^"]+)"', again.text)
     assert (await post_form(client, apply_path, {})).status_code == 302
     assert await bindings(runtime, store.id) == {("sku", "S1"): "A1"}
+
+
+async def test_an_add_the_platform_refuses_says_why_in_words(
+    platform: Platform, client, app, make_user
+) -> None:
+    """The form cannot produce it, so the command is stored as a hand-made client would."""
+    store = platform.stores[0]
+    await login(client, app, await make_user("root", Role.ADMIN))
+    async with platform.runtime.db.session() as session:
+        ref = await enqueue(
+            session,
+            None,
+            store_id=store.id,
+            kind="address.add",
+            key="address.add:bad",
+            payload={"address_detail": {"name": "缺字段", "recv_addr": True}},
+        )
+    await runner(platform).drain()
+    page = await client.get(f"/settings/addresses?store={store.id}&command={ref.id}")
+    shown = text_of(page.text)
+    assert "没有完成： 请求参数有误，平台拒绝了这次调用。" in shown
+    assert 'data-state="done"' in page.text
+    assert platform.sim.api.calls_by_path["merchant/address/add"] == 1
+
+
+async def test_the_page_speaks_english_when_asked(client, app, runtime, make_user, make_store) -> None:
+    store = await make_store()
+    await warehouses(runtime, store.id, ["A1"])
+    await login(client, app, await make_user("root", Role.ADMIN))
+    client.cookies.set("desk_lang", "en")
+    shown = text_of((await client.get(f"/settings/addresses?store={store.id}")).text)
+    assert "Return addresses" in shown
+    assert "Sync addresses from the platform" in shown
+    assert "One SKU, one address" in shown
+    assert "退货地址" not in shown
