@@ -396,3 +396,13 @@ async def test_the_page_speaks_english_when_asked(client, app, runtime, make_use
     assert "Sync addresses from the platform" in shown
     assert "One SKU, one address" in shown
     assert "退货地址" not in shown
+
+
+async def test_a_body_over_the_servers_limit_gets_a_page_saying_so(
+    client, app, make_user, make_store
+) -> None:
+    store = await make_store()
+    await login(client, app, await make_user("root", Role.ADMIN))
+    response = await post_form(client, f"/settings/addresses/{store.id}/bindings", {"ref": "1" * 11_000_000})
+    assert response.status_code == 413
+    assert "上传的内容太大，没有保存任何内容。" in text_of(response.text)
