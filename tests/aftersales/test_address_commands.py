@@ -14,8 +14,10 @@ from desk.aftersales.address_book import (
     new_request_key,
     request_add,
     request_sync,
+    to_detail,
 )
 from desk.aftersales.models import MerchantAddress
+from desk.audit.models import AuditEntry, Outcome
 from desk.audit.service import Actor
 from desk.commands.models import CommandState, OutboundCommand
 from desk.commands.service import CommandRef
@@ -144,6 +146,11 @@ async def test_an_address_submitted_twice_is_added_once(platform: Platform, admi
     assert stored.is_return
     assert stored.is_default_return
     assert stored.region == "浙江省 杭州市 余杭区"
+    async with platform.runtime.db.engine.connect() as conn:
+        audit = (
+            await conn.execute(sa.select(AuditEntry.action, AuditEntry.outcome, AuditEntry.actor_name))
+        ).all()
+    assert [tuple(a) for a in audit] == [("address.add", Outcome.SUCCEEDED, "管理员")]
 
 
 async def test_an_add_whose_answer_was_lost_is_not_made_twice(platform: Platform, admin: Actor) -> None:
@@ -181,3 +188,18 @@ async def test_a_refused_form_queues_nothing_and_says_why_per_field(platform: Pl
     async with platform.runtime.db.engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(OutboundCommand))).scalar() == 0
         assert (await conn.execute(sa.select(sa.func.count()).select_from(MerchantAddress))).scalar() == 0
+
+
+async def test_a_sync_reads_every_page_of_a_long_address_list(platform: Platform) -> None:
+    store, appid = platform.stores[0], platform.appids[0]
+    client = await platform.clients.channels(store.id)
+    for n in range(150 - len(platform.sim.world.stores[appid].addresses)):
+        await client.add_address(to_detail(warehouse(name=f"仓库{n}", detail=f"文一西路 {n} 号")))
+    async with platform.runtime.db.session() as session:
+        await request_sync(session, platform.runtime.wakeup, store.id, request_key="long", user_id=None)
+    await runner(platform).drain()
+    async with platform.runtime.db.session() as session:
+        stored = {a.address_id for a in await list_addresses(session, store.id)}
+    assert len(stored) == 150
+    assert stored == set(platform.sim.world.stores[appid].addresses)
+    assert platform.sim.api.calls_by_path[LIST] == 2
