@@ -22,6 +22,7 @@ from desk.accounts.devices import KnownDevices
 from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
 from desk.accounts.signin import build_login_throttle
+from desk.aftersales import address_pages
 from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import (
     AfterSale,
@@ -121,6 +122,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *commands_api.ROUTES,
     *quick_reply_pages.ROUTES,
     *inbox_search.ROUTES,
+    *address_pages.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"
