@@ -22,7 +22,7 @@ from desk.accounts.devices import KnownDevices
 from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
 from desk.accounts.signin import build_login_throttle
-from desk.aftersales import address_pages
+from desk.aftersales import address_pages, complaint_pages, warehouse_pages
 from desk.aftersales import api as aftersales_api
 from desk.aftersales.models import (
     AfterSale,
@@ -31,6 +31,7 @@ from desk.aftersales.models import (
     MerchantAddress,
     ReturnAddressBinding,
 )
+from desk.audit import pages as audit_pages
 from desk.audit.models import AuditEntry
 from desk.background import Background
 from desk.changes.models import ChangeEvent
@@ -123,6 +124,9 @@ ROUTES: list[ControllerRouterHandler] = [
     *quick_reply_pages.ROUTES,
     *inbox_search.ROUTES,
     *address_pages.ROUTES,
+    *warehouse_pages.ROUTES,
+    *complaint_pages.ROUTES,
+    *audit_pages.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

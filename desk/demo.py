@@ -64,6 +64,7 @@ DEMO_USERS = (
     DemoUser("manager", "店长 李强", Role.MANAGER, "manager-demo-2026", (0, 1, 2)),
     DemoUser("agent1", "客服 小陈", Role.AGENT, "agent1-demo-2026", (0, 1)),
     DemoUser("agent2", "客服 小刘", Role.AGENT, "agent2-demo-2026", (2,)),
+    DemoUser("warehouse", "仓库 老周", Role.WAREHOUSE, "warehouse-demo-2026", (0, 1, 2)),
 )
 DEMO_CORP = "山野集团企业微信"
 

@@ -14,14 +14,14 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from desk.i18n import Message
 from desk.secret_box import SecretError
 
-__all__ = ["Invalid", "exception_handlers"]
+__all__ = ["ForbiddenHere", "Invalid", "exception_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,16 @@ class Invalid(msgspec.Struct, frozen=True):
         return "; ".join(
             f"{names.get(field, field)}: {message.render(language)}" for field, message in self.errors.items()
         )
+
+
+class ForbiddenHere(PermissionDeniedException):
+    """403 for a page the user may not open, with the page they work in: browsers are sent
+    there (a warehouse user who types another address lands back on the scan page); the API
+    answers 403."""
+
+    def __init__(self, detail: str, *, elsewhere: str) -> None:
+        super().__init__(detail=detail)
+        self.elsewhere = elsewhere
 
 
 _MESSAGE_KEYS = {
@@ -68,6 +78,10 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
             # htmx follows HX-Redirect with a full page load instead of swapping a login form in.
             return Response("", status_code=401, headers={"HX-Redirect": login})
         return Redirect(login)
+    if isinstance(exc, ForbiddenHere):
+        if request.headers.get("hx-request"):
+            return Response("", status_code=403, headers={"HX-Redirect": exc.elsewhere})
+        return Redirect(exc.elsewhere)
     key = _MESSAGE_KEYS.get(status, "error.server" if status >= 500 else "error.bad_request")
     if status == 403 and "csrf" in str(exc.detail).lower():
         key = "error.csrf"

@@ -29,7 +29,10 @@ LANGUAGE_COOKIE = "desk_lang"
 # (message key, route name, lowest role that sees it). Later issues fill the pages behind them.
 NAV_ITEMS: tuple[tuple[str, str, Role], ...] = (
     ("nav.inbox", "inbox:index", Role.AGENT),
+    ("nav.warehouse", "warehouse:index", Role.WAREHOUSE),
     ("nav.dashboard", "dashboard:index", Role.MANAGER),
+    ("nav.complaints", "complaints:index", Role.MANAGER),
+    ("nav.audit", "audit:index", Role.MANAGER),
     ("nav.settings", "settings:index", Role.ADMIN),
 )
 
@@ -82,6 +85,8 @@ def _nav(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
     for key, route, role in NAV_ITEMS:
         if not user.role.at_least(role):
             continue
+        if role is Role.WAREHOUSE and user.role is not Role.WAREHOUSE:
+            continue  # the scan page is the warehouse's; the others open it by its address
         href = request.app.route_reverse(route)
         items.append(
             {"label": _t(ctx, key), "href": href, "active": "active" if path.startswith(href) else ""}

@@ -144,7 +144,9 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         for table in tables:
             await conn.execute(sa.text(f'DELETE FROM "{table}"'))
         if not rt.db.is_sqlite:  # ids start at 1 again, as they do in an emptied SQLite table
-            await conn.execute(sa.text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
+            await conn.execute(
+                sa.text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
+            )
     for store in rt._kv.values():
         await store.delete_all()
     rt.changes.reset()

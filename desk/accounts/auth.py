@@ -21,6 +21,7 @@ from litestar.types import Guard
 
 from desk.accounts.models import Role, User
 from desk.accounts.tokens import authenticate_token
+from desk.errors import ForbiddenHere
 from desk.runtime import Runtime
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "SESSION_STORE",
     "SESSION_USER_KEY",
     "UNAUTHENTICATED_PATHS",
+    "WAREHOUSE_PATHS",
     "AuthMiddleware",
     "requires_role",
 ]
@@ -41,6 +43,9 @@ SESSION_EPOCH_KEY = "epoch"
 # Reached without logging in: these exact pages, and everything under these folders — anchored at
 # both ends, so that a page added later as /login-history or /schemas is not public by accident.
 PUBLIC_PATHS = re.compile(r"^/(login|healthz|favicon\.ico|schema)$|^/(lang|static|schema)/")
+# All a warehouse user may reach besides the public pages: the start page (which sends them on
+# to the scan page), the scan page and what it posts to, their own password, and signing out.
+WAREHOUSE_PATHS = re.compile(r"^/(|logout|warehouse|account/password)$|^/warehouse/")
 # Skipped by the session and auth middleware altogether (hot paths with their own checks).
 UNAUTHENTICATED_PATHS = ["^/webhooks/"]
 
@@ -60,6 +65,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                     user = await authenticate_token(session, token.strip())
             if user is None:
                 raise NotAuthorizedException("a valid API token is required (Authorization: Bearer desk_…)")
+            _keep_warehouse_at_the_scan_page(user, path)
             return AuthenticationResult(user=user, auth="token")
         data = connection.session if "session" in connection.scope else {}
         user_id = data.get(SESSION_USER_KEY)
@@ -72,7 +78,20 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 user = None
         if user is None and not PUBLIC_PATHS.match(path):
             raise NotAuthorizedException("login required")
+        if user is not None and not PUBLIC_PATHS.match(path):
+            _keep_warehouse_at_the_scan_page(user, path)
         return AuthenticationResult(user=user, auth="session" if user else None)
+
+
+def _keep_warehouse_at_the_scan_page(user: User, path: str) -> None:
+    """A warehouse user reaches the scan page only: every other page is sent there, the API
+    answers 403.
+
+    Checked here, for every request, rather than by a guard on each page: a page added later is
+    closed to the warehouse without anyone remembering to close it.
+    """
+    if user.role is Role.WAREHOUSE and not WAREHOUSE_PATHS.match(path):
+        raise ForbiddenHere("the warehouse role may use the scan page only", elsewhere="/warehouse")
 
 
 async def _end_stale_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:

@@ -18,18 +18,26 @@ __all__ = ["ApiToken", "BackoffCounter", "Role", "User", "user_stores"]
 
 
 class Role(enum.StrEnum):
-    """What a user may do. Each role includes the ones before it."""
+    """What a user may do. Agent < manager < admin: each includes the ones before it.
+
+    ``warehouse`` ranks below them all: it scans returned parcels (``/warehouse``, which every
+    role may use) and reaches nothing else (:mod:`desk.accounts.auth` keeps it there).
+    """
 
     AGENT = "agent"
     MANAGER = "manager"
     ADMIN = "admin"
+    WAREHOUSE = "warehouse"
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        return _RANKS[self]
 
     def at_least(self, other: Role) -> bool:
         return self.rank >= other.rank
+
+
+_RANKS = {Role.WAREHOUSE: -1, Role.AGENT: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 
 
 user_stores = sa.Table(

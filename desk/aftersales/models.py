@@ -28,6 +28,8 @@ class AfterSale(TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("store_id", "after_sale_order_id"),
         sa.Index("ix_aftersale_store_created", "store_id", "create_time"),  # a store's latest requests
+        # 扫码退单: the warehouse finds a returned parcel's after-sale by its waybill.
+        sa.Index("ix_aftersale_return_waybill", "return_waybill_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -149,7 +151,11 @@ class Complaint(TimestampMixin, Base):
     """纠纷/投诉: a buyer's complaint to the platform about an after-sale, with its deadline."""
 
     __tablename__ = "complaint"
-    __table_args__ = (sa.UniqueConstraint("store_id", "complaint_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("store_id", "complaint_id"),
+        # The open complaints, the soonest deadline first.
+        sa.Index("ix_complaint_status_deadline", "status", "merchant_deadline"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("store.id", ondelete="CASCADE"))

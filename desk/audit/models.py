@@ -33,6 +33,7 @@ class AuditEntry(Base):
         sa.Index("ix_audit_entry_store_created", "store_id", "created_at"),
         sa.Index("ix_audit_entry_subject", "subject"),
         sa.Index("ix_audit_entry_command", "command_id"),
+        sa.Index("ix_audit_entry_actor", "actor", "id"),  # the trail filtered by who acted
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -140,6 +140,12 @@ class AfterSaleHandler:
         event: AfterSaleUpdateEvent | ComplaintUpdateEvent = item.event
         if not event.after_sale_order_id:
             return None  # a dispute event that names no after-sale: nothing to refresh
+        if isinstance(event, ComplaintUpdateEvent):
+            # A key of its own: the worker applies one event per key and batch, and a dispute
+            # carries what the after-sale's answer does not (its status). Sorted right after the
+            # after-sale's own key, so rows are still locked after-sale by after-sale.
+            complaint = event.finder_shop_complaint
+            return ("aftersale", item.store_id, event.after_sale_order_id, str(complaint.complaint_id))
         return ("aftersale", item.store_id, event.after_sale_order_id)
 
     async def fetch(self, ctx: FetchContext, items: Sequence[WorkItem]) -> Fetched:

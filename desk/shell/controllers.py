@@ -44,7 +44,12 @@ SETTINGS_SECTIONS: tuple[SettingsSection, ...] = (
 @get("/", name="home", include_in_schema=False)
 async def home(request: Request[User, Any, Any]) -> Redirect:
     """Send each role to the page it works in."""
-    start = {Role.AGENT: "inbox:index", Role.MANAGER: "dashboard:index", Role.ADMIN: "settings:index"}
+    start = {
+        Role.WAREHOUSE: "warehouse:index",
+        Role.AGENT: "inbox:index",
+        Role.MANAGER: "dashboard:index",
+        Role.ADMIN: "settings:index",
+    }
     return Redirect(request.app.route_reverse(start[request.user.role]))
 
 

@@ -8,6 +8,10 @@ parcel back → ``MERCHANT_WAIT_RECEIPT``; the second accept confirms receipt an
 waybill); its later statuses are undocumented [U]. A refund is refused with 10021059 when the
 same order had one less than a minute ago. Every status change pushes
 ``channels_ec_aftersale_update`` from the platform's fixed openid.
+
+A buyer whose request was rejected may raise a dispute (纠纷) with the platform within 7 days
+(spec §3); some do, a while after the rejection. The dispute's status changes push
+``channels_ec_complaint_update`` (``complaint_status`` 100 awaiting the merchant, 116 closed …).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from desk.simulator.payloads import (
     AFTERSALE_EVENT_OPENID,
     AfterSaleStatusUpdate,
     AfterSaleUpdatePush,
+    ComplaintStatusUpdate,
+    ComplaintUpdatePush,
 )
 from desk.simulator.state import (
     AFTERSALE_TYPES,
@@ -46,7 +52,9 @@ __all__ = [
     "accept",
     "buyer_answers_negotiation",
     "buyer_cancels",
+    "buyer_complains",
     "buyer_ships_return",
+    "close_complaint",
     "find_aftersale",
     "negotiate",
     "open_aftersale",
@@ -64,6 +72,15 @@ MAX_APPLICATIONS_PER_ITEM = 5
 REFUND_SETTLES_AFTER = 3.0
 BUYER_RETURNS_AFTER = 120.0
 BUYER_ANSWERS_AFTER = 60.0
+
+COMPLAINT_CHANCE = 0.3
+"""Share of rejected buyers who raise a dispute."""
+BUYER_COMPLAINS_AFTER = 600.0
+COMPLAINT_WINDOW = 7 * 86400
+"""Disputes open within 7 days after a rejection (spec §3)."""
+COMPLAINT_AWAITING_MERCHANT = 100
+COMPLAINT_CLOSED = 116
+_REJECTED = frozenset({"MERCHANT_REJECT_REFUND", "MERCHANT_REJECT_RETURN"})
 
 EXCHANGE_RESHIPPED = "USER_WAIT_CONFIRM"
 """Status after the merchant ships the replacement; exchange statuses are undocumented [U]."""
@@ -272,6 +289,62 @@ def reject(
     aftersale.reject_reason = reject_reason or known[reject_reason_type][2]
     _release_items(store, aftersale)
     _move(world, store, aftersale, status)
+    # Drawn from the after-sale's own id, not the shared reaction stream: other reactions stay
+    # as the seed has them.
+    if random.Random(aftersale.after_sale_order_id).random() < COMPLAINT_CHANCE:  # noqa: S311 - a simulation
+        world.later(BUYER_COMPLAINS_AFTER, lambda: _complain_if_still_rejected(world, store, aftersale))
+
+
+def _complain_if_still_rejected(world: World, store: StoreState, aftersale: SimAfterSale) -> None:
+    if aftersale.status in _REJECTED and not aftersale.complaint_id:
+        buyer_complains(world, store, aftersale)
+
+
+def _push_complaint(world: World, store: StoreState, aftersale: SimAfterSale) -> None:
+    payload = ComplaintUpdatePush(
+        ToUserName=store.config.gh_id,
+        FromUserName=AFTERSALE_EVENT_OPENID,
+        CreateTime=world.now(),
+        MsgType="event",
+        Event="channels_ec_complaint_update",
+        finder_shop_complaint=ComplaintStatusUpdate(
+            complaint_id=aftersale.complaint_id,
+            after_sale_order_id=aftersale.after_sale_order_id,
+            order_id=aftersale.order_id,
+            complaint_status=aftersale.complaint_status,
+        ),
+    )
+    world.push_channels(
+        store, payload, ref=aftersale.complaint_id, status=f"complaint:{aftersale.complaint_status}"
+    )
+
+
+def buyer_complains(world: World, store: StoreState, aftersale: SimAfterSale) -> str:
+    """The buyer disputes a rejection with the platform (纠纷); the complaint's id.
+
+    Only a rejected request, within 7 days of its rejection, and once.
+    """
+    now = world.now()
+    if aftersale.status not in _REJECTED or now - aftersale.update_time > COMPLAINT_WINDOW:
+        raise ApiError(AFTERSALE_WRONG_STATUS, f"cannot dispute an after-sale in status {aftersale.status}")
+    if aftersale.complaint_id:
+        raise ApiError(AFTERSALE_WRONG_STATUS, "this after-sale is already disputed")
+    aftersale.complaint_id = world.ids.numeric("complaint")
+    aftersale.complaint_status = COMPLAINT_AWAITING_MERCHANT
+    aftersale.touch(now)
+    _push_complaint(world, store, aftersale)
+    return aftersale.complaint_id
+
+
+def close_complaint(
+    world: World, store: StoreState, aftersale: SimAfterSale, status: int = COMPLAINT_CLOSED
+) -> None:
+    """The platform moves the dispute on (116 closed, 112 mediated …)."""
+    if not aftersale.complaint_id:
+        raise ApiError(AFTERSALE_WRONG_STATUS, "this after-sale has no dispute")
+    aftersale.complaint_status = status
+    aftersale.touch(world.now())
+    _push_complaint(world, store, aftersale)
 
 
 def negotiate(world: World, store: StoreState, aftersale: SimAfterSale, proposal: dict[str, object]) -> None:

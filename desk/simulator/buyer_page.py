@@ -322,6 +322,7 @@ async def aftersale_action(
     actions = {
         "ship_back": lambda: sim.buyer_ships_return(data.appid, data.after_sale_order_id),
         "cancel": lambda: sim.buyer_cancels_aftersale(data.appid, data.after_sale_order_id),
+        "complain": lambda: sim.buyer_complains(data.appid, data.after_sale_order_id),
     }
     return _perform(request, data.appid, data.openid, actions.get(data.action), data.action)
 

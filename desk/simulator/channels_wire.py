@@ -517,6 +517,7 @@ def aftersale_wire(aftersale: SimAfterSale, now: int) -> AfterSaleOrder:
         reason_text=aftersale.reason_text,
         type=aftersale.type,
         deadline=max(0, aftersale.deadline_at - now) if aftersale.deadline_at else 0,
+        complaint_id=aftersale.complaint_id,
         return_info=_parcel(aftersale.return_waybill),
         exchange_delivery_info=_parcel(aftersale.exchange_waybill),
     )

@@ -24,6 +24,7 @@ _PREFIX = {
     "address": 11,
     "commkf_msg": 73,
     "transaction": 42,
+    "complaint": 30,
 }
 
 

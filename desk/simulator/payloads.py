@@ -15,6 +15,8 @@ __all__ = [
     "AfterSaleUpdatePush",
     "ChannelsPush",
     "CommkfPush",
+    "ComplaintStatusUpdate",
+    "ComplaintUpdatePush",
     "OrderInfo",
     "OrderPush",
     "ProductOrderStatus",
@@ -78,6 +80,19 @@ class AfterSaleUpdatePush(ChannelsPush, kw_only=True, omit_defaults=True):
     """``channels_ec_aftersale_update``, from :data:`AFTERSALE_EVENT_OPENID`."""
 
     finder_shop_aftersale_status_update: AfterSaleStatusUpdate
+
+
+class ComplaintStatusUpdate(msgspec.Struct, kw_only=True):
+    complaint_id: str
+    after_sale_order_id: str
+    order_id: str
+    complaint_status: int
+
+
+class ComplaintUpdatePush(ChannelsPush, kw_only=True, omit_defaults=True):
+    """``channels_ec_complaint_update``, from :data:`AFTERSALE_EVENT_OPENID` like after-sale events."""
+
+    finder_shop_complaint: ComplaintStatusUpdate
 
 
 class CommkfPush(ChannelsPush, kw_only=True, omit_defaults=True):

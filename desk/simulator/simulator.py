@@ -383,6 +383,19 @@ class Simulator:
             self.world, self.world.store(appid), self.aftersale(appid, after_sale_order_id)
         )
 
+    def buyer_complains(self, appid: str, after_sale_order_id: str) -> str:
+        """The buyer disputes the rejection of their request now (纠纷); returns the complaint id.
+        (Left alone, some rejected buyers do so a while after the rejection.)"""
+        return aftersales.buyer_complains(
+            self.world, self.world.store(appid), self.aftersale(appid, after_sale_order_id)
+        )
+
+    def close_complaint(self, appid: str, after_sale_order_id: str, status: int = 116) -> None:
+        """The platform closes the dispute (116), or moves it to another ``complaint_status``."""
+        aftersales.close_complaint(
+            self.world, self.world.store(appid), self.aftersale(appid, after_sale_order_id), status
+        )
+
     # -- WeCom ---------------------------------------------------------------------------------
 
     def kf_customer_says(

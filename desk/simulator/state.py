@@ -239,6 +239,9 @@ class SimAfterSale:
     refund_certificates: list[str] = field(default_factory=list)
     deadline_at: int = 0
     """When the merchant's time to review (or to confirm receipt) runs out."""
+    complaint_id: str = ""
+    """The buyer's dispute (纠纷) about this after-sale, once they raised one."""
+    complaint_status: int = 0
 
     def touch(self, now: int) -> None:
         self.update_time = max(now, self.update_time)

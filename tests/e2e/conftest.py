@@ -7,14 +7,15 @@ gets a fresh browser context, so no cookies or storage leak between journeys.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -26,6 +27,7 @@ from desk.settings import Settings
 from desk.simulator import Simulator, demo_store
 from desk.stores.models import Store
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -132,6 +134,22 @@ class SimDesk:
     sim_url: str
     simulator: Simulator
     stores: list[Store]
+    loop: asyncio.AbstractEventLoop
+    """The event loop the simulator and the desk run in (another thread's)."""
+
+    async def on_platform(self, action: Callable[[], T]) -> T:
+        """Run ``action`` (a call on :attr:`simulator`, say ``ship_order``) in the simulator's own
+        thread: its pushes and timers belong to that loop and must not be touched from the test's."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def call() -> None:
+            try:
+                future.set_result(action())
+            except BaseException as exc:  # handed to the test
+                future.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(call)
+        return await asyncio.wrap_future(future)
 
 
 @pytest.fixture
@@ -171,8 +189,10 @@ async def sim_desk(settings: Settings, runtime: Runtime, make_store: Any) -> Asy
     )
     started = threading.Event()
     failure: list[BaseException] = []
+    loops: list[asyncio.AbstractEventLoop] = []
 
     async def serve() -> None:
+        loops.append(asyncio.get_running_loop())
         async with simulator.serving(port=sim_port):
             task = asyncio.create_task(server.serve(sockets=[desk_sock]))
             while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event to wait on
@@ -193,7 +213,7 @@ async def sim_desk(settings: Settings, runtime: Runtime, make_store: Any) -> Asy
     if failure or not server.started:
         raise RuntimeError(f"the desk or the simulator did not start: {failure}")
     try:
-        yield SimDesk(url=desk_url, sim_url=sim_url, simulator=simulator, stores=stores)
+        yield SimDesk(url=desk_url, sim_url=sim_url, simulator=simulator, stores=stores, loop=loops[0])
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 30)

@@ -103,9 +103,9 @@ async def test_switching_to_english_and_back(page: Page, make_user) -> None:
     await expect(page).to_have_url(re.compile(r"/dashboard$"))
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     nav = page.get_by_role("navigation", name="Main")
-    await expect(nav.get_by_role("link")).to_have_text(["Inbox", "Dashboard"])
+    await expect(nav.get_by_role("link")).to_have_text(["Inbox", "Dashboard", "Disputes", "Audit trail"])
     await page.get_by_role("link", name="简体中文").click()
     await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     await expect(page.get_by_role("navigation", name="主导航").get_by_role("link")).to_have_text(
-        ["工作台", "数据"]
+        ["工作台", "数据", "纠纷", "操作记录"]
     )
