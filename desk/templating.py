@@ -29,6 +29,7 @@ LANGUAGE_COOKIE = "desk_lang"
 # (message key, route name, lowest role that sees it). Later issues fill the pages behind them.
 NAV_ITEMS: tuple[tuple[str, str, Role], ...] = (
     ("nav.inbox", "inbox:index", Role.AGENT),
+    ("nav.aftersales", "aftersales:index", Role.AGENT),
     ("nav.dashboard", "dashboard:index", Role.MANAGER),
     ("nav.settings", "settings:index", Role.ADMIN),
 )

@@ -23,7 +23,15 @@ from desk.orders.models import Order, OrderLine
 from desk.paging import Page, page_of, paged
 from desk.stores.models import Store
 
-__all__ = ["ACTIONABLE", "AfterSaleFilter", "AfterSaleListRow", "find_aftersales", "parse_status"]
+__all__ = [
+    "ACTIONABLE",
+    "AfterSaleFilter",
+    "AfterSaleListRow",
+    "OrderAfterSale",
+    "aftersales_of_order",
+    "find_aftersales",
+    "parse_status",
+]
 
 ACTIONABLE = "actionable"
 """The status filter for every request waiting for the merchant (review or receipt)."""
@@ -142,3 +150,49 @@ async def find_aftersales(
         limit=limit,
         has_more=has_more,
     )
+
+
+class OrderAfterSale(msgspec.Struct, frozen=True, kw_only=True):
+    """An after-sale as its order's page shows it."""
+
+    after_sale_order_id: str
+    type: str
+    status: str
+    product_id: str
+    sku_id: str
+    count: int
+    refund_amount: int
+    """Fen."""
+    reason: str
+    description: str
+    merchant_deadline: dt.datetime | None
+    return_waybill_id: str
+    return_delivery_name: str
+    create_time: dt.datetime
+
+
+async def aftersales_of_order(session: AsyncSession, store_id: int, order_id: str) -> list[OrderAfterSale]:
+    """The after-sales of one order (the caller has checked the user may see it), newest first."""
+    rows = await session.execute(
+        sa.select(AfterSale)
+        .where(AfterSale.store_id == store_id, AfterSale.order_id == order_id)
+        .order_by(AfterSale.create_time.desc(), AfterSale.id.desc())
+    )
+    return [
+        OrderAfterSale(
+            after_sale_order_id=a.after_sale_order_id,
+            type=a.type,
+            status=a.status,
+            product_id=a.product_id,
+            sku_id=a.sku_id,
+            count=a.count,
+            refund_amount=a.refund_amount,
+            reason=a.reason_text or a.reason,
+            description=a.description,
+            merchant_deadline=a.merchant_deadline,
+            return_waybill_id=a.return_waybill_id,
+            return_delivery_name=a.return_delivery_name,
+            create_time=a.create_time,
+        )
+        for a in rows.scalars()
+    ]
