@@ -35,8 +35,10 @@ from desk.audit.service import Actor
 from desk.errors import Invalid
 from desk.orders.actions import answer_address_change, set_merchant_note
 from desk.orders.detail import order_detail
+from desk.orders.full_address import REVEAL_ROLE, FullAddress, reveal_full_address
 from desk.orders.status import ORDER_STATUS_TONES, order_status_label
 from desk.runtime import Runtime
+from desk.stores.clients import PlatformClients
 from desk.tone import Tone
 
 __all__ = ["LABELS", "ROUTES", "OrderPageController"]
@@ -220,6 +222,31 @@ class OrderPageController(Controller):
             return await _refused(request, db_session, order_id, "order", result)
         return _back(order_id, "", "queued" if result.created else "repeated")
 
+    @post(
+        "/{order_id:str}/full-address",
+        name="orders:full_address",
+        guards=[requires_role(REVEAL_ROLE)],
+        status_code=200,
+    )
+    async def full_address(
+        self,
+        request: Request[User, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        order_id: FromPath[str],
+    ) -> Template:
+        """Show the receiver's full address and phone once (read from the platform; audited)."""
+        runtime = _runtime(request)
+        clients = PlatformClients(runtime)
+        try:
+            result = await reveal_full_address(
+                db_session, clients, user=request.user, order_id=order_id, now=runtime.clock.now()
+            )
+        finally:
+            await clients.aclose()
+        if isinstance(result, Invalid):
+            return await _refused(request, db_session, order_id, "address", result)
+        return await _page(request, db_session, order_id, full_address=result)
+
     @post("/{order_id:str}/merchant-note", name="orders:merchant_note")
     async def merchant_note(
         self,
@@ -278,6 +305,7 @@ async def _page(
     notice: str = "",
     errors: dict[str, Invalid] | None = None,
     note: str | None = None,
+    full_address: FullAddress | None = None,
     status_code: int = 200,
 ) -> Template:
     user = request.user
@@ -291,6 +319,8 @@ async def _page(
             "notice": notice if notice in NOTICES else "",
             "errors": {where: invalid.errors for where, invalid in (errors or {}).items()},
             "note": detail.order.merchant_notes if note is None else note,
+            "full_address": full_address,
+            "may_reveal": user.role.at_least(REVEAL_ROLE),
             "item_titles": {line.sku_id: line.title for line in detail.order.lines},
             **LABELS,
         },
