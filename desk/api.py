@@ -80,6 +80,7 @@ CONFLICT_CODES = frozenset(
         "aftersales.error.not_interceptable",
         "aftersales.error.not_shipped",
         "aftersales.error.interception_closed",
+        "aftersales.interception.no_interception",
         "orders.error.no_address_change",
         "orders.api.request_key_used",
     }

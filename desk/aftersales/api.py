@@ -19,6 +19,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import (
     HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.accounts.models import User
 from desk.accounts.scoping import store_ids_for
 from desk.aftersales.actions import Decision
-from desk.aftersales.keyed_actions import decide_once, intercept_once
+from desk.aftersales.keyed_actions import decide_once, intercept_once, resolve_interception
 from desk.aftersales.listing import AfterSaleFilter, find_aftersales, parse_status
 from desk.aftersales.schemas import (
     AfterSaleListItemOut,
@@ -263,6 +264,57 @@ class AfterSalesApiController(Controller):
             now=runtime.clock.now(),
         )
         return _accepted(request, result)
+
+    @post(
+        "/{after_sale_order_id:str}/interception/confirm",
+        name="api:aftersales:interception:confirm",
+        status_code=HTTP_202_ACCEPTED,
+        responses=_ACTION_RESPONSES,
+    )
+    async def confirm_interception(
+        self,
+        request: Request[User, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        after_sale_order_id: FromPath[str],
+    ) -> AcceptedOut:
+        """The courier stopped the parcel: the interception is closed and the refund approved (the
+        answer is the refund's command; asking again answers with it too). 409 when no
+        interception is open."""
+        result = await _resolve(request, db_session, after_sale_order_id, stopped=True)
+        if result is None:  # pragma: no cover - a confirmation always names the refund's command
+            raise RuntimeError("a confirmed interception without a refund")
+        return result
+
+    @post(
+        "/{after_sale_order_id:str}/interception/fail",
+        name="api:aftersales:interception:fail",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=_ACTION_RESPONSES,
+    )
+    async def fail_interception(
+        self,
+        request: Request[User, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        after_sale_order_id: FromPath[str],
+    ) -> None:
+        """The parcel could not be stopped (delivered already, say): the interception is closed as
+        failed; negotiate with the buyer instead. Nothing is sent to the platform."""
+        await _resolve(request, db_session, after_sale_order_id, stopped=False)
+
+
+async def _resolve(
+    request: Request[User, Any, Any], session: AsyncSession, after_sale_order_id: str, *, stopped: bool
+) -> AcceptedOut | None:
+    runtime = _runtime(request)
+    result = await resolve_interception(
+        session,
+        runtime.wakeup,
+        user=request.user,
+        after_sale_order_id=after_sale_order_id,
+        stopped=stopped,
+        now=runtime.clock.now(),
+    )
+    return None if result is None else _accepted(request, result)
 
 
 async def _decide(

@@ -17,8 +17,13 @@ from desk.accounts.models import User
 from desk.accounts.scoping import store_ids_for
 from desk.aftersales.actions import Decision, decide
 from desk.aftersales.commands import Approve, Negotiate, Reject
-from desk.aftersales.interception import RequestInterception, request_interception
-from desk.aftersales.models import AfterSale
+from desk.aftersales.interception import (
+    RequestInterception,
+    confirm_interception,
+    fail_interception,
+    request_interception,
+)
+from desk.aftersales.models import AfterSale, Interception, InterceptionState
 from desk.aftersales.status import AfterSaleAction
 from desk.audit.service import Actor
 from desk.commands.models import OutboundCommand
@@ -28,10 +33,11 @@ from desk.errors import Invalid
 from desk.i18n import Message as Text
 from desk.wakeup import Wakeup
 
-__all__ = ["decide_once", "intercept_once"]
+__all__ = ["decide_once", "intercept_once", "resolve_interception"]
 
 _aftersale = AfterSale.__table__
 _command = OutboundCommand.__table__
+_interception = Interception.__table__
 
 _KINDS = {
     AfterSaleAction.APPROVE: frozenset({Approve.name}),
@@ -160,6 +166,76 @@ async def _latest_interception_command(work: Work, store_id: int, subject: str) 
                 _command.c.store_id == store_id,
                 _command.c.kind == RequestInterception.name,
                 _command.c.subject == subject,
+            )
+        )
+    ).scalar_one_or_none()
+    return latest
+
+
+async def resolve_interception(
+    work: Work,
+    wakeup: Wakeup | None,
+    *,
+    user: User,
+    after_sale_order_id: str,
+    stopped: bool,
+    now: dt.datetime | None = None,
+) -> Accepted | Invalid | None:
+    """The courier answered the after-sale's open interception: ``stopped`` approves the refund
+    (the command is returned), otherwise it is marked failed (None: nothing goes to the platform).
+
+    Asked again after the parcel was confirmed stopped, it answers with the refund's command.
+    """
+    row = await _scoped_aftersale(work, user, after_sale_order_id)
+    if row is None:
+        return Invalid({"aftersale": Text("aftersales.error.not_found")})
+    latest = (
+        await work.execute(
+            sa.select(_interception.c.id, _interception.c.state)
+            .where(
+                _interception.c.store_id == row.store_id,
+                _interception.c.after_sale_order_id == after_sale_order_id,
+            )
+            .order_by(_interception.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if latest is None:
+        return Invalid({"interception": Text("aftersales.interception.no_interception")})
+    if latest.state != InterceptionState.REQUESTED:
+        return await _after_resolution(work, row.store_id, after_sale_order_id, latest.state, stopped=stopped)
+    if not stopped:
+        return await fail_interception(
+            work, actor=actor_of(user), interception_id=latest.id, user=user, now=now
+        )
+    result = await confirm_interception(
+        work, wakeup, actor=actor_of(user), interception_id=latest.id, user=user, now=now
+    )
+    if isinstance(result, Invalid):
+        return result
+    command = await command_ref(work, result.command_id)
+    return Accepted(
+        command_id=command.id, state=command.state, created=result.created, handled_by=result.handled_by
+    )
+
+
+async def _after_resolution(
+    work: Work, store_id: int, after_sale_order_id: str, state: str, *, stopped: bool
+) -> Accepted | Invalid:
+    """A repeated "stopped" answers with the refund it led to; anything else is too late."""
+    if stopped and state == InterceptionState.CONFIRMED:
+        refund = await _latest_command(work, store_id, f"aftersale:{after_sale_order_id}", Approve.name)
+        if refund is not None:
+            command = await command_ref(work, refund)
+            return Accepted(command_id=command.id, state=command.state, created=False)
+    return Invalid({"interception": Text("aftersales.error.interception_closed", {"state": state})})
+
+
+async def _latest_command(work: Work, store_id: int, subject: str, kind: str) -> int | None:
+    latest: int | None = (
+        await work.execute(
+            sa.select(sa.func.max(_command.c.id)).where(
+                _command.c.store_id == store_id, _command.c.kind == kind, _command.c.subject == subject
             )
         )
     ).scalar_one_or_none()

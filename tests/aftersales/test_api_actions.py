@@ -167,3 +167,30 @@ async def test_an_interception_is_asked_once_per_request_id(client, platform: Pl
     done = await client.get(f"/api/v1/commands/{first.json()['command_id']}", headers=headers)
     assert done.json()["state"] == "succeeded"
     assert platform.sim.api.calls_by_path[ACCEPT] == 0  # the refund waits for the courier's answer
+
+
+async def test_the_courier_integration_confirms_an_interception_and_the_refund_goes_once(
+    client, platform: Platform, make_user
+) -> None:
+    headers = await bearer(platform.runtime, await make_user("小陈", Role.AGENT, [platform.stores[0]]))
+    stopped, _ = await requested(platform, "REFUND", shipped=True)
+    delivered, _ = await requested(platform, "REFUND", shipped=True)
+    base = "/api/v1/aftersales"
+    r = await client.post(f"{base}/{stopped}/interception/confirm", headers=headers)
+    assert r.status_code == 409  # nothing asked of the courier yet
+    assert r.json()["extra"][0]["code"] == "aftersales.interception.no_interception"
+    for after_sale_order_id in (stopped, delivered):
+        assert (
+            await client.post(f"{base}/{after_sale_order_id}/intercept", json={}, headers=headers)
+        ).status_code == 202
+
+    first = await client.post(f"{base}/{stopped}/interception/confirm", headers=headers)
+    again = await client.post(f"{base}/{stopped}/interception/confirm", headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["command_id"] == first.json()["command_id"]
+    assert (await client.post(f"{base}/{delivered}/interception/fail", headers=headers)).status_code == 204
+    assert (await client.post(f"{base}/{delivered}/interception/fail", headers=headers)).status_code == 409
+    await runner(platform).drain()
+    assert platform.sim.api.calls_by_path[ACCEPT] == 1
+    assert platform.sim.aftersale(platform.appids[0], stopped).status != "MERCHANT_PROCESSING"
+    assert platform.sim.aftersale(platform.appids[0], delivered).status == "MERCHANT_PROCESSING"

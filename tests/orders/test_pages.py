@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from desk.accounts.models import Role
@@ -120,3 +122,27 @@ async def test_the_merchant_note_and_an_address_change_are_answered_from_the_pag
     page = (await client.get(f"/orders/{order.order_id}")).text
     assert "买家申请修改地址" not in page
     assert "顺丰发" in page
+
+
+async def test_a_shipped_parcel_is_intercepted_then_refunded_from_the_page(
+    client, app, platform: Platform, make_user
+) -> None:
+    after_sale_order_id, aftersale = await requested(platform, "REFUND", shipped=True)
+    await login(client, app, await make_user("xiaochen", Role.AGENT, [platform.stores[0]]))
+    order_url = f"/orders/{aftersale.order_id}"
+    await client.get(order_url)
+    r = await _form_post(client, f"{order_url}/aftersales/{after_sale_order_id}/intercept")
+    assert "notice=intercepting" in r.headers["location"]
+    await runner(platform).drain()  # the courier hook (here: recorded only)
+    page = (await client.get(order_url)).text
+    assert "拦截中" in page
+    assert "拦截快递" not in page  # asked once
+    assert platform.sim.api.calls_by_path[ACCEPT] == 0
+    confirm = re.search(r'action="(/orders/\d+/interceptions/\d+/confirm)"', page)
+    assert confirm is not None
+    assert (await _form_post(client, confirm.group(1))).status_code == 302
+    await runner(platform).drain()
+    assert platform.sim.api.calls_by_path[ACCEPT] == 1
+    page = (await client.get(order_url)).text
+    assert "拦截中" not in page
+    assert (await _form_post(client, confirm.group(1))).status_code == 422  # over already
