@@ -25,6 +25,7 @@ from desk.accounts.auth import requires_role
 from desk.accounts.models import Role, User
 from desk.aftersales.actions import Decision, decide
 from desk.aftersales.interception import confirm_interception, fail_interception, request_interception
+from desk.aftersales.reject_reasons import SCENES, reject_reasons
 from desk.aftersales.status import (
     AFTERSALE_STATUS_TONES,
     AfterSaleAction,
@@ -309,13 +310,20 @@ async def _page(
     status_code: int = 200,
 ) -> Template:
     user = request.user
+    runtime = _runtime(request)
     detail = await order_detail(session, user, order_id)
+    reasons = []
+    if any(AfterSaleAction.REJECT in card.actions for card in detail.aftersales):
+        reasons = await reject_reasons(runtime, detail.order.store_id)
     return Template(
         template,
         context={
             "detail": detail,
             "order": detail.order,
-            "now": _runtime(request).clock.now(),
+            "now": runtime.clock.now(),
+            "reject_reasons": {
+                kind: [r for r in reasons if r.reject_scene == scene] for kind, scene in SCENES.items()
+            },
             "notice": notice if notice in NOTICES else "",
             "errors": {where: invalid.errors for where, invalid in (errors or {}).items()},
             "note": detail.order.merchant_notes if note is None else note,

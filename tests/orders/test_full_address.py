@@ -1,19 +1,24 @@
-"""The receiver's full address on the order page: managers only, read from the platform, audited."""
+"""What the order page reads from the platform: the full address (managers only, audited) and the
+platform's reject reasons."""
 
 from __future__ import annotations
 
 import secrets
 
+import msgspec
 import sqlalchemy as sa
 
 from desk.accounts.models import Role
+from desk.aftersales.services import save_aftersale
 from desk.audit.models import AuditEntry, Outcome
 from desk.db import utcnow
 from desk.orders.services import save_order
+from tests.aftersales.test_services import channels_aftersale
 from tests.conftest import login, on_platform
 from tests.orders.test_services import channels_order
 
 DECODE = "order/sensitiveinfo/decode"
+REASONS = "aftersale/rejectreason/get"
 
 
 async def _order_on_platform(runtime, wechat, make_store) -> tuple[str, object]:
@@ -66,3 +71,21 @@ async def test_agents_never_see_the_full_address(client, app, runtime, wechat, m
     )
     assert r.status_code == 403
     assert wechat.api.calls_by_path[DECODE] == calls
+
+
+async def test_the_reject_form_offers_the_platforms_reasons_for_the_request_type(
+    client, app, runtime, wechat, make_store, make_user
+) -> None:
+    order_id, store = await _order_on_platform(runtime, wechat, make_store)
+    async with runtime.db.engine.begin() as conn:
+        aftersale = msgspec.structs.replace(channels_aftersale("5001"), order_id=order_id)  # a return
+        await save_aftersale(conn, store.id, aftersale, utcnow())
+    await login(client, app, await make_user("xiaochen", Role.AGENT, [store]))
+    calls = wechat.api.calls_by_path[REASONS]
+
+    page = (await client.get(f"/orders/{order_id}")).text
+    assert '<select name="reject_reason_type" required>' in page
+    assert "未收到退货商品" in page  # a return's reason
+    assert "商品已发货" not in page  # a refund-only reason
+    await client.get(f"/orders/{order_id}")
+    assert wechat.api.calls_by_path[REASONS] == calls + 1  # read once, then cached
