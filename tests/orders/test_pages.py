@@ -145,4 +145,6 @@ async def test_a_shipped_parcel_is_intercepted_then_refunded_from_the_page(
     assert platform.sim.api.calls_by_path[ACCEPT] == 1
     page = (await client.get(order_url)).text
     assert "拦截中" not in page
-    assert (await _form_post(client, confirm.group(1))).status_code == 422  # over already
+    over = await _form_post(client, confirm.group(1))
+    assert over.status_code == 422
+    assert "这次拦截已经结束" in over.text
