@@ -24,6 +24,7 @@ class LatestCommand(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     kind: str
     state: CommandState
+    error_code: int | None
     error: Message | None
     """What went wrong, when it failed."""
 
@@ -58,6 +59,7 @@ async def latest_commands(
             id=row.id,
             kind=row.kind,
             state=row.state,
+            error_code=row.error_code,
             error=describe_error(row.error_code, row.last_error or "")
             if row.state is CommandState.FAILED
             else None,

@@ -15,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.accounts.models import User
 from desk.aftersales.addresses import ChosenAddress, return_address_for
+from desk.aftersales.commands import CHANGED
 from desk.aftersales.listing import OrderAfterSale, aftersales_of_order
 from desk.aftersales.models import Interception, InterceptionState, MerchantAddress
 from desk.aftersales.status import ACTIONS_BY_STATUS, AfterSaleAction
 from desk.commands.latest import LatestCommand, latest_commands
+from desk.i18n import Message as Text
+from desk.orders.commands import ANSWERED_ELSEWHERE
 from desk.orders.models import Order
 from desk.orders.privacy import masked_phone
 from desk.orders.services import order_with_buyer
@@ -81,7 +84,12 @@ async def order_detail(session: AsyncSession, user: User, order_id: str) -> Orde
     store_name = (await session.execute(sa.select(Store.name).where(Store.id == order.store_id))).scalar_one()
     aftersales = await aftersales_of_order(session, order.store_id, order.order_id)
     subjects = [f"aftersale:{a.after_sale_order_id}" for a in aftersales]
-    commands = await latest_commands(session, order.store_id, [*subjects, f"order:{order.order_id}"])
+    commands = {
+        subject: _explained(command)
+        for subject, command in (
+            await latest_commands(session, order.store_id, [*subjects, f"order:{order.order_id}"])
+        ).items()
+    }
     interceptions = await _open_interceptions(session, order.store_id, order.order_id)
     cards = []
     for aftersale in aftersales:
@@ -113,6 +121,19 @@ async def order_detail(session: AsyncSession, user: User, order_id: str) -> Orde
         return_addresses=await _return_addresses(session, order.store_id),
         order_command=commands.get(f"order:{order.order_id}"),
     )
+
+
+_DESK_ERRORS = {
+    CHANGED: Text("aftersales.error.changed"),
+    ANSWERED_ELSEWHERE: Text("orders.error.no_address_change"),
+}
+"""The desk's own failure codes (a request that changed before the worker acted), in words."""
+
+
+def _explained(command: LatestCommand) -> LatestCommand:
+    if command.error is not None and command.error_code in _DESK_ERRORS:
+        return msgspec.structs.replace(command, error=_DESK_ERRORS[command.error_code])
+    return command
 
 
 def _parcels(order: Order) -> list[Parcel]:

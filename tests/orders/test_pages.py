@@ -148,3 +148,20 @@ async def test_a_shipped_parcel_is_intercepted_then_refunded_from_the_page(
     over = await _form_post(client, confirm.group(1))
     assert over.status_code == 422
     assert "这次拦截已经结束" in over.text
+
+
+async def test_a_request_that_changed_before_the_worker_acted_is_explained_on_the_page(
+    client, app, platform: Platform, make_user
+) -> None:
+    after_sale_order_id, aftersale = await requested(platform, "REFUND")
+    await login(client, app, await make_user("xiaochen", Role.AGENT, [platform.stores[0]]))
+    await client.get(f"/orders/{aftersale.order_id}")
+    await _form_post(client, f"/orders/{aftersale.order_id}/aftersales/{after_sale_order_id}/approve")
+    platform.sim.buyer_cancels_aftersale(platform.appids[0], after_sale_order_id)  # meanwhile
+    await runner(platform).drain()
+    await platform.settle()
+    page = (await client.get(f"/orders/{aftersale.order_id}")).text
+    assert "上次操作失败" in page
+    assert "售后单在平台上已被更改" in page
+    assert "买家已取消" in page
+    assert platform.sim.api.calls_by_path[ACCEPT] == 0
