@@ -19,9 +19,9 @@ def nav_labels(html: str) -> list[str]:
 @pytest.mark.parametrize(
     ("role", "start", "nav"),
     [
-        (Role.AGENT, "/inbox", ["工作台"]),
-        (Role.MANAGER, "/dashboard", ["工作台", "数据"]),
-        (Role.ADMIN, "/settings", ["工作台", "数据", "设置"]),
+        (Role.AGENT, "/inbox", ["工作台", "售后"]),
+        (Role.MANAGER, "/dashboard", ["工作台", "售后", "数据"]),
+        (Role.ADMIN, "/settings", ["工作台", "售后", "数据", "设置"]),
     ],
 )
 async def test_each_role_starts_on_its_page_and_sees_its_navigation(
