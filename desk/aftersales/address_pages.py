@@ -393,7 +393,14 @@ async def _index_template(
             "count": count,
             "command": command,
             "sync_key": new_request_key(),
-            "which": {"sku": sku, "product": product, "asked": bool(sku or product), "chosen": chosen},
+            "which": {
+                "sku": sku,
+                "product": product,
+                "asked": bool(sku or product),
+                "chosen": chosen,
+                # A binding to an address a sync no longer found: approving would be refused.
+                "stale": chosen is not None and chosen.address_id not in {a.address_id for a in addresses},
+            },
             "bind_form": bind_form or BindingForm(scope="sku"),
             "errors": bind_errors.errors if bind_errors else {},
         },

@@ -406,3 +406,21 @@ async def test_a_body_over_the_servers_limit_gets_a_page_saying_so(
     response = await post_form(client, f"/settings/addresses/{store.id}/bindings", {"ref": "1" * 11_000_000})
     assert response.status_code == 413
     assert "上传的内容太大，没有保存任何内容。" in text_of(response.text)
+
+
+async def test_a_binding_to_an_address_gone_from_the_platform_is_flagged(
+    client, app, runtime, make_user, make_store
+) -> None:
+    store = await make_store()
+    await sold(runtime, store.id, [("P1", "S1")])
+    await warehouses(runtime, store.id, ["A1", "A2"])
+    await login(client, app, await make_user("root", Role.ADMIN))
+    await post_form(
+        client, f"/settings/addresses/{store.id}/bindings", {"scope": "sku", "ref": "S1", "address_id": "A2"}
+    )
+    async with runtime.db.session() as session:  # a sync found A2 deleted on the platform
+        await save_addresses(
+            session, store.id, [AddressDetail(address_id="A1", recv_addr=True)], complete=True
+        )
+    page = text_of((await client.get(f"/settings/addresses?store={store.id}&sku=S1&product=P1")).text)
+    assert page.count("地址已不在平台上，请重新绑定") == 2  # in the bindings and in the answer
