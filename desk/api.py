@@ -15,12 +15,12 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.exceptions import HTTPException
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from desk.errors import Invalid
 from desk.i18n import negotiate
 
-__all__ = ["ApiErrorOut", "FieldErrorOut", "api_language", "refusal"]
+__all__ = ["CONFLICT_CODES", "ApiErrorOut", "FieldErrorOut", "action_refusal", "api_language", "refusal"]
 
 
 class FieldErrorOut(msgspec.Struct, kw_only=True):
@@ -67,3 +67,31 @@ def refusal(
             for field, message in invalid.errors.items()
         ],
     )
+
+
+# Refusals of actions (after-sale decisions, order actions) by what they mean: the subject is
+# not among the caller's (404), the subject's state or a colleague got there first (409), the
+# input itself (422, the default).
+_NOT_FOUND_SUFFIX = ".not_found"
+CONFLICT_CODES = frozenset(
+    {
+        "aftersales.error.already_handled",
+        "aftersales.error.wrong_status",
+        "aftersales.error.not_interceptable",
+        "aftersales.error.not_shipped",
+        "aftersales.error.interception_closed",
+        "aftersales.interception.no_interception",
+        "orders.error.no_address_change",
+        "orders.api.request_key_used",
+    }
+)
+
+
+def action_refusal(invalid: Invalid, language: str) -> HTTPException:
+    """The HTTP error for a refused action: 404, 409 or 422 by the first message's meaning."""
+    codes = [message.key for message in invalid.errors.values()]
+    if any(code.endswith(_NOT_FOUND_SUFFIX) for code in codes):
+        return refusal(invalid, language, default=HTTP_404_NOT_FOUND)
+    if any(code in CONFLICT_CODES for code in codes):
+        return refusal(invalid, language, default=HTTP_409_CONFLICT)
+    return refusal(invalid, language)

@@ -22,8 +22,9 @@ from desk.accounts.devices import KnownDevices
 from desk.accounts.models import ApiToken, BackoffCounter, User
 from desk.accounts.sessions import SESSION_COOKIE, session_config
 from desk.accounts.signin import build_login_throttle
+from desk.aftersales import address_pages, complaint_pages, warehouse_pages
 from desk.aftersales import api as aftersales_api
-from desk.aftersales import complaint_pages, warehouse_pages
+from desk.aftersales import pages as aftersales_pages
 from desk.aftersales.models import (
     AfterSale,
     Complaint,
@@ -55,6 +56,7 @@ from desk.ingest.models import KfCursor, PlatformEvent, PushHour
 from desk.logs import configure_logging
 from desk.openapi_page import LocalSwaggerUI
 from desk.orders import api as orders_api
+from desk.orders import pages as orders_pages
 from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
 from desk.path_ids import path_ids_in_range
 from desk.paths import STATIC_DIR
@@ -119,10 +121,13 @@ ROUTES: list[ControllerRouterHandler] = [
     *inbox_stream.ROUTES,
     *orders_api.ROUTES,
     *aftersales_api.ROUTES,
+    *orders_pages.ROUTES,
+    *aftersales_pages.ROUTES,
     *inbox_api.ROUTES,
     *commands_api.ROUTES,
     *quick_reply_pages.ROUTES,
     *inbox_search.ROUTES,
+    *address_pages.ROUTES,
     *warehouse_pages.ROUTES,
     *complaint_pages.ROUTES,
     *audit_pages.ROUTES,

@@ -7,8 +7,8 @@ domain's outbound command kinds, as :mod:`desk.app` is for routes.
 
 from __future__ import annotations
 
+from desk.aftersales import address_commands, interception
 from desk.aftersales import commands as aftersale_commands
-from desk.aftersales import interception
 from desk.commands.kinds import CommandKind
 from desk.commands.runner import CommandRunner
 from desk.inbox import commands as inbox_commands
@@ -25,6 +25,7 @@ COMMAND_KINDS: dict[str, CommandKind] = {
     **aftersale_commands.KINDS,
     **order_commands.KINDS,
     **interception.KINDS,
+    **address_commands.KINDS,
 }
 """Every kind of outbound command, by name."""
 

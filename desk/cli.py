@@ -8,6 +8,7 @@ import uvicorn
 from desk import demo as _demo  # noqa: F401  (registers commands)
 from desk import migrate
 from desk.accounts import cli as _accounts_cli  # noqa: F401  (registers commands)
+from desk.aftersales import cli as _aftersales_cli  # noqa: F401  (registers commands)
 from desk.cli_base import check_ready, fail, load_cli_settings, main
 from desk.db import redact_url
 from desk.ingest import cli as _ingest_cli  # noqa: F401  (registers commands)

@@ -54,6 +54,7 @@ _MESSAGE_KEYS = {
     403: "error.forbidden",
     404: "error.not_found",
     405: "error.not_found",
+    413: "error.too_large",
     429: "error.too_many",
 }
 

@@ -30,6 +30,7 @@ LANGUAGE_COOKIE = "desk_lang"
 NAV_ITEMS: tuple[tuple[str, str, Role], ...] = (
     ("nav.inbox", "inbox:index", Role.AGENT),
     ("nav.warehouse", "warehouse:index", Role.WAREHOUSE),
+    ("nav.aftersales", "aftersales:index", Role.AGENT),
     ("nav.dashboard", "dashboard:index", Role.MANAGER),
     ("nav.complaints", "complaints:index", Role.MANAGER),
     ("nav.audit", "audit:index", Role.MANAGER),

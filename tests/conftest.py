@@ -139,12 +139,13 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     rt: Runtime = request.getfixturevalue("runtime")
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with rt.db.engine.begin() as conn:
-        if rt.db.is_sqlite:
-            for table in tables:
-                await conn.execute(sa.text(f'DELETE FROM "{table}"'))
-        else:
+        # DELETE, not TRUNCATE: a test leaves a few rows, and PostgreSQL's TRUNCATE of every table
+        # (new files for each) took 100–600 ms per test, minutes of the suite.
+        for table in tables:
+            await conn.execute(sa.text(f'DELETE FROM "{table}"'))
+        if not rt.db.is_sqlite:  # ids start at 1 again, as they do in an emptied SQLite table
             await conn.execute(
-                sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+                sa.text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
             )
     for store in rt._kv.values():
         await store.delete_all()

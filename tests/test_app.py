@@ -38,3 +38,20 @@ async def test_page_errors_are_html_and_pages_need_a_login(client: httpx.AsyncCl
     missing = await client.get("/login/nowhere")
     assert missing.status_code in (302, 303)
     assert missing.headers["location"] == "/login?next=%2Flogin%2Fnowhere"
+
+
+async def test_the_order_and_after_sale_actions_are_documented(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path in (
+        "/api/v1/orders",
+        "/api/v1/buyers/{buyer_id}/orders",
+        "/api/v1/aftersales",
+        "/api/v1/aftersales/{after_sale_order_id}/approve",
+        "/api/v1/aftersales/{after_sale_order_id}/intercept",
+        "/api/v1/orders/{order_id}/address-change/accept",
+        "/api/v1/orders/{order_id}/merchant-note",
+    ):
+        assert path in paths, path
+    approve = paths["/api/v1/aftersales/{after_sale_order_id}/approve"]["post"]
+    assert {"202", "404", "409", "422"} <= set(approve["responses"])
+    assert "/orders/{order_id}" not in paths  # pages stay out of the API reference

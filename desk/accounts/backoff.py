@@ -59,8 +59,10 @@ class BackoffCounters(Protocol):
         """Admit and count one try unless a wait is running (atomically)."""
         ...
 
-    async def refund(self, key: str) -> None:
-        """Uncount one admitted try that turned out not to be a failure."""
+    async def refund(self, key: str, backoff: Backoff) -> None:
+        """Uncount one admitted try that turned out not to be a failure, and lift the wait it
+        started if the tries left are within ``backoff``'s free ones: sign-ins that succeed
+        together (an office behind one address, every agent at 9:00) do not throttle each other."""
         ...
 
     async def forget(self, key: str) -> None:

@@ -38,17 +38,27 @@ if tries >= free then
   wait = math.min(cap, first * 2 ^ (tries - free))
 end
 local forget_after = tonumber(ARGV[5])
-redis.call('HSET', KEYS[1], 'tries', tries, 'blocked_until', string.format('%.6f', now + wait),
+-- No wait: no blocked_until at all. ``now`` is the caller's clock, read before this script ran;
+-- a try admitted just before with a later ``now`` must not refuse this one.
+local blocked_until = '0'
+if wait > 0 then
+  blocked_until = string.format('%.6f', now + wait)
+end
+redis.call('HSET', KEYS[1], 'tries', tries, 'blocked_until', blocked_until,
   'expires_at', string.format('%.6f', now + wait + forget_after))
 redis.call('PEXPIRE', KEYS[1], math.ceil((wait + forget_after) * 1000))
 return {1, tostring(tries)}
 """
 
-# Uncount one try, never below zero, and only on a counter that still exists.
+# Uncount one try, never below zero, and only on a counter that still exists; a wait that the
+# tries left no longer justify (ARGV[1]: free) is lifted. ARGV: free.
 _REFUND = """
 local tries = tonumber(redis.call('HGET', KEYS[1], 'tries'))
 if tries and tries > 0 then
-  redis.call('HINCRBY', KEYS[1], 'tries', -1)
+  tries = redis.call('HINCRBY', KEYS[1], 'tries', -1)
+  if tries < tonumber(ARGV[1]) then
+    redis.call('HSET', KEYS[1], 'blocked_until', '0')
+  end
 end
 return 0
 """
@@ -75,8 +85,8 @@ class RedisBackoffCounters:
             return Claim(admitted=True)
         return Claim(admitted=False, retry_after=max(1, math.ceil(float(value) - now)))
 
-    async def refund(self, key: str) -> None:
-        await self._refund(keys=[self._key(key)])
+    async def refund(self, key: str, backoff: Backoff) -> None:
+        await self._refund(keys=[self._key(key)], args=[backoff.free])
 
     async def forget(self, key: str) -> None:
         await self.redis.delete(self._key(key))

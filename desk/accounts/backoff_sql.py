@@ -40,17 +40,25 @@ class SqlBackoffCounters:
         # A row whose expiry has passed is a forgotten counter: this try is its first again.
         forgotten = _table.c.expires_at <= now_
         tries = sa.case((forgotten, 1), else_=_table.c.tries + 1)
-        blocked_until = now_ + _wait(backoff, tries)
-        first_until = now + backoff.delay(1)
+        wait = _wait(backoff, tries)
+        # No wait: blocked_until 0, not ``now``. ``now`` was read before this statement ran; a try
+        # admitted just before with a later ``now`` must not refuse this one.
+        blocked_until = sa.case((wait > 0, now_ + wait), else_=0.0)
+        first_wait = backoff.delay(1)
         stmt = (
             insert_for(self.db.engine.dialect.name, _table)
-            .values(key=key, tries=1, blocked_until=first_until, expires_at=first_until + FORGET_AFTER_S)
+            .values(
+                key=key,
+                tries=1,
+                blocked_until=now + first_wait if first_wait else 0.0,
+                expires_at=now + first_wait + FORGET_AFTER_S,
+            )
             .on_conflict_do_update(
                 index_elements=[_table.c.key],
                 set_={
                     "tries": tries,
                     "blocked_until": blocked_until,
-                    "expires_at": blocked_until + FORGET_AFTER_S,
+                    "expires_at": now_ + wait + FORGET_AFTER_S,
                 },
                 where=sa.or_(forgotten, _table.c.blocked_until <= now_),
             )
@@ -64,10 +72,16 @@ class SqlBackoffCounters:
             until = await session.scalar(sa.select(_table.c.blocked_until).where(_table.c.key == key))
         return Claim(admitted=False, retry_after=_seconds_until(until, now))
 
-    async def refund(self, key: str) -> None:
+    async def refund(self, key: str, backoff: Backoff) -> None:
         async with self.db.session() as session:
             stmt = sa.update(_table).where(_table.c.key == key, _table.c.tries > 0)
-            await session.execute(stmt.values(tries=_table.c.tries - 1))
+            left = _table.c.tries - 1
+            await session.execute(
+                stmt.values(
+                    tries=left,
+                    blocked_until=sa.case((left < backoff.free, 0.0), else_=_table.c.blocked_until),
+                )
+            )
 
     async def forget(self, key: str) -> None:
         async with self.db.session() as session:

@@ -21,7 +21,9 @@ Every try is counted *before* the password is checked, atomically with the check
 wait (:mod:`desk.accounts.backoff`), so a burst of parallel guesses is cut off at the allowance.
 A sign-in that succeeds forgives its own try: the account's (or device's) count starts again, and
 the address gets back the one try (not more, so an attacker cannot wash an address clean by
-signing in to their own account between guesses). A try refused because of the account still
+signing in to their own account between guesses), and with it any wait that only tries still in
+flight had started: a roomful of agents signing in at once behind one address is not a spray. A
+try refused because of the account still
 counts for its address: an address that keeps trying accounts that are waiting is spraying too.
 
 The client address is the one :mod:`desk.proxies` established (``X-Forwarded-For`` only from
@@ -136,6 +138,6 @@ class LoginThrottle:
         for key in decision.counted:
             if key in decision.forgiven_on_success:
                 await self.counters.forget(key)
-            else:
-                await self.counters.refund(key)
+            else:  # only the address counter is refunded rather than forgotten
+                await self.counters.refund(key, self.address)
         await self.counters.purge(self.clock())

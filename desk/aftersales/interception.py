@@ -112,10 +112,12 @@ async def request_interception(
     after_sale_order_id: str,
     reason: str = "",
     user: User | None = None,
+    key: str = "",
     now: dt.datetime | None = None,
 ) -> int | Invalid:
     """Ask to stop the parcel of a refund-only request on a shipped order; the interception's id.
 
+    ``key`` (an API caller's) names the courier command; by default the interception does.
     Refused for a request that is not refund-only, not awaiting the merchant, or whose order has
     not shipped (then approving the refund is enough) or has no waybill.
     """
@@ -190,7 +192,7 @@ async def request_interception(
         wakeup,
         store_id=row.store_id,
         kind=RequestInterception.name,
-        key=f"intercept:{interception_id}",
+        key=f"intercept:{key or interception_id}"[:80],
         payload=msgspec.to_builtins(request),
         subject=f"order:{row.order_id}",
         origin=actor.key,

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from desk.commands.models import CommandState, OutboundCommand
+from desk.commands.replay import Accepted
 
-__all__ = ["CommandOut"]
+__all__ = ["AcceptedOut", "CommandOut", "RequestId"]
+
+RequestId = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]*$",
+        description="Your id for this request (letters, digits, `.` `_` `:` `-`; at most 64): "
+        "sending the same id again returns the first request's command instead of acting twice. "
+        "Per store. Empty: the desk's own key (the subject, the action and its state).",
+    ),
+]
 
 
 class CommandOut(msgspec.Struct, kw_only=True):
@@ -47,4 +59,30 @@ class CommandOut(msgspec.Struct, kw_only=True):
             result=command.result or {},
             created_at=command.created_at,
             finished_at=command.finished_at,
+        )
+
+
+class AcceptedOut(msgspec.Struct, kw_only=True):
+    """An action taken: the command that carries it to the platform (follow it at
+    ``/api/v1/commands/{command_id}``)."""
+
+    command_id: int
+    state: CommandState
+    """``queued`` until a worker runs it; then ``sending``, ``succeeded`` or ``failed``."""
+    created: bool
+    """False: this repeated an earlier request (same `request_id`, or a colleague's same
+    decision); nothing new was sent."""
+    handled_by: str = ""
+    """Who asked first, when `created` is false because a colleague's same decision came first."""
+    address_id: str = ""
+    """For an approved return: the return address used (bound to the SKU unless one was given)."""
+
+    @classmethod
+    def of(cls, accepted: Accepted) -> AcceptedOut:
+        return cls(
+            command_id=accepted.command_id,
+            state=accepted.state,
+            created=accepted.created,
+            handled_by=accepted.handled_by,
+            address_id=accepted.address_id,
         )

@@ -57,9 +57,13 @@ async def answer_address_change(
     user: User | None = None,
     store_id: int | None = None,
     why: str = "",
+    key: str = "",
     now: dt.datetime | None = None,
 ) -> OrderActionResult | Invalid:
-    """Accept or reject the buyer's pending request to ship the order elsewhere."""
+    """Accept or reject the buyer's pending request to ship the order elsewhere.
+
+    ``key`` (an API caller's) names the command; by default the order and the request answered do.
+    """
     row = await _order_row(work, user, store_id, order_id)
     if row is None:
         return Invalid({"order": Text("orders.error.not_found")})
@@ -73,7 +77,7 @@ async def answer_address_change(
         wakeup,
         store_id=row.store_id,
         kind=kind.name,
-        key=f"{kind.name}:{order_id}:{applied}"[:80],
+        key=(key or f"{kind.name}:{order_id}:{applied}")[:80],
         payload=msgspec.to_builtins(OrderPayload(order_id=order_id)),
         subject=f"order:{order_id}",
         origin=actor.key,

@@ -102,7 +102,8 @@ class OrderLine(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_pk: Mapped[int] = mapped_column(BigId, sa.ForeignKey("store_order.id", ondelete="CASCADE"))
     position: Mapped[int]
-    product_id: Mapped[str] = mapped_column(sa.String(32))
+    # Both indexed: a 一货一址 import checks its ids against the SKUs and products a store sold.
+    product_id: Mapped[str] = mapped_column(sa.String(32), index=True)
     sku_id: Mapped[str] = mapped_column(sa.String(32), index=True)
     title: Mapped[str] = mapped_column(sa.String(255), default="")
     thumb_img: Mapped[str] = mapped_column(sa.String(512), default="")

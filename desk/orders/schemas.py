@@ -7,13 +7,27 @@ integer fen; times are ISO 8601 in UTC. Address fields are as masked as the plat
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from desk.commands.schemas import RequestId
+from desk.orders.actions import MAX_NOTE_LENGTH
+from desk.orders.buyers import BuyerOrder
 from desk.orders.models import Buyer, Order, OrderLine
+from desk.orders.search import OrderSummary
 
-__all__ = ["BuyerOut", "OrderLineOut", "OrderOut"]
+__all__ = [
+    "AddressChangeAnswerIn",
+    "BuyerOrderOut",
+    "BuyerOut",
+    "MerchantNoteIn",
+    "OrderLineOut",
+    "OrderLineSummaryOut",
+    "OrderOut",
+    "OrderPageOut",
+    "OrderSummaryOut",
+]
 
 
 class BuyerOut(msgspec.Struct, kw_only=True):
@@ -112,3 +126,95 @@ class OrderOut(msgspec.Struct, kw_only=True):
             lines=[OrderLineOut.of(line) for line in order.lines],
             buyer=BuyerOut.of(buyer) if buyer else None,
         )
+
+
+class OrderLineSummaryOut(msgspec.Struct, kw_only=True):
+    title: str
+    sku_id: str
+    count: int
+    real_price: int
+    """What the buyer paid for the line, fen."""
+
+
+class OrderSummaryOut(msgspec.Struct, kw_only=True):
+    """An order as a search lists it; receiver name and phone masked."""
+
+    order_id: str
+    store_id: str
+    store_name: str
+    buyer_id: str | None
+    status: int
+    create_time: dt.datetime
+    order_price: int
+    receiver_name: str
+    receiver_phone: str
+    region: str
+    open_aftersale_count: int
+    lines: list[OrderLineSummaryOut]
+
+    @classmethod
+    def of(cls, order: OrderSummary) -> OrderSummaryOut:
+        return cls(
+            order_id=order.order_id,
+            store_id=str(order.store_id),
+            store_name=order.store_name,
+            buyer_id=str(order.buyer_id) if order.buyer_id is not None else None,
+            status=order.status,
+            create_time=order.create_time,
+            order_price=order.order_price,
+            receiver_name=order.receiver_name,
+            receiver_phone=order.receiver_phone,
+            region=order.region,
+            open_aftersale_count=order.open_aftersale_count,
+            lines=[
+                OrderLineSummaryOut(
+                    title=line.title, sku_id=line.sku_id, count=line.count, real_price=line.real_price
+                )
+                for line in order.lines
+            ],
+        )
+
+
+class OrderPageOut(msgspec.Struct, kw_only=True):
+    items: list[OrderSummaryOut]
+    page: int
+    limit: int
+    next_page: int | None
+    """The `page` to ask for next; null on the last page."""
+
+
+class BuyerOrderOut(msgspec.Struct, kw_only=True):
+    """One order of a buyer (or of the same person in another of your stores)."""
+
+    order_id: str
+    store_id: str
+    store_name: str
+    buyer_id: str | None
+    status: int
+    create_time: dt.datetime
+    order_price: int
+    """Fen."""
+
+    @classmethod
+    def of(cls, order: BuyerOrder) -> BuyerOrderOut:
+        return cls(
+            order_id=order.order_id,
+            store_id=str(order.store_id),
+            store_name=order.store_name,
+            buyer_id=str(order.buyer_id) if order.buyer_id is not None else None,
+            status=order.status,
+            create_time=order.create_time,
+            order_price=order.order_price,
+        )
+
+
+class AddressChangeAnswerIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    request_id: RequestId = ""
+    why: Annotated[str, msgspec.Meta(max_length=255, description="Your reason, for the audit trail.")] = ""
+
+
+class MerchantNoteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    request_id: RequestId = ""
+    note: Annotated[
+        str, msgspec.Meta(description=f"At most {MAX_NOTE_LENGTH} characters; empty clears the note.")
+    ]

@@ -36,6 +36,7 @@ SETTINGS_SECTIONS: tuple[SettingsSection, ...] = (
     SettingsSection("wecom", "/settings/wecom"),
     SettingsSection("users", "/settings/users"),
     SettingsSection("quick_replies", "/settings/quick-replies"),
+    SettingsSection("addresses", "/settings/addresses"),
     SettingsSection("events", "/settings/events"),
 )
 

@@ -82,16 +82,16 @@ async def test_forget_starts_again_and_refund_gives_back_exactly_one_try(counter
     await counters.forget("k")
     for _ in range(4):
         assert (await counters.claim("k", FIVE_FREE, clock())).admitted
-    await counters.refund("k")  # 3 counted now: two more free tries, then the wait
+    await counters.refund("k", FIVE_FREE)  # 3 counted now: two more free tries, then the wait
     assert (await counters.claim("k", FIVE_FREE, clock())).admitted
     assert (await counters.claim("k", FIVE_FREE, clock())).admitted
     assert not (await counters.claim("k", FIVE_FREE, clock())).admitted
     # Refunding a counter that does not exist, or past zero, does nothing.
     two_free = Backoff(free=2, max_s=9)
-    await counters.refund("other")
+    await counters.refund("other", two_free)
     assert (await counters.claim("other", two_free, clock())).admitted
-    await counters.refund("other")
-    await counters.refund("other")
+    await counters.refund("other", two_free)
+    await counters.refund("other", two_free)
     assert [(await counters.claim("other", two_free, clock())).admitted for _ in range(3)] == [
         True,
         True,
@@ -125,3 +125,29 @@ async def test_purge_deletes_only_forgotten_counters_from_the_database(runtime, 
     await counters.purge(clock())
     async with runtime.db.session() as session:
         assert set(await session.scalars(sa.select(BackoffCounter.key))) == {"new"}
+
+
+async def test_a_refund_lifts_the_wait_that_tries_since_refunded_had_started(counters, clock) -> None:
+    # Five sign-ins from one office address in flight at once: the fifth claim starts a wait,
+    # but all five turn out right. Once refunded, the address is not kept waiting for them.
+    for _ in range(5):
+        assert (await counters.claim("address:office", FIVE_FREE, clock())).admitted
+    assert not (await counters.claim("address:office", FIVE_FREE, clock())).admitted
+    for _ in range(5):
+        await counters.refund("address:office", FIVE_FREE)
+    assert (await counters.claim("address:office", FIVE_FREE, clock())).admitted
+    # Failures that were not refunded keep their wait.
+    for _ in range(4):
+        await counters.claim("address:office", FIVE_FREE, clock())
+    await counters.refund("address:office", FIVE_FREE)  # 4 counted: still within the free ones
+    assert (await counters.claim("address:office", FIVE_FREE, clock())).admitted  # the 5th: a wait starts
+    assert not (await counters.claim("address:office", FIVE_FREE, clock())).admitted
+
+
+async def test_a_try_stamped_earlier_but_counted_later_is_not_refused(counters, clock) -> None:
+    # Two sign-ins from one address read the clock, then reach the counter in the other order:
+    # the later-stamped one is counted first. The earlier-stamped one is still a free try.
+    stamped_first = clock()
+    clock.advance(0.3)
+    assert (await counters.claim("address:office", FIVE_FREE, clock())).admitted
+    assert (await counters.claim("address:office", FIVE_FREE, stamped_first)).admitted

@@ -25,7 +25,7 @@ async def log_in(page: Page, username: str, password: str = TEST_PASSWORD) -> No
     await page.get_by_role("button", name="登录").click()
 
 
-async def test_an_agent_logs_in_and_sees_the_inbox_with_only_the_inbox_in_the_nav(
+async def test_an_agent_logs_in_and_sees_the_inbox_with_the_inbox_and_after_sales_in_the_nav(
     page: Page, make_user, make_store
 ) -> None:
     store = await make_store("旗舰店")
@@ -40,7 +40,7 @@ async def test_an_agent_logs_in_and_sees_the_inbox_with_only_the_inbox_in_the_na
     await page.get_by_role("button", name="登录").click()
     await expect(page).to_have_url(re.compile(r"/inbox$"))
     nav = page.get_by_role("navigation", name="主导航")
-    await expect(nav.get_by_role("link")).to_have_text(["工作台"])
+    await expect(nav.get_by_role("link")).to_have_text(["工作台", "售后"])
     await expect(page.get_by_role("heading", level=1)).to_have_text("工作台")
     await expect(page.get_by_label("店铺")).to_contain_text("旗舰店")
 
@@ -103,9 +103,11 @@ async def test_switching_to_english_and_back(page: Page, make_user) -> None:
     await expect(page).to_have_url(re.compile(r"/dashboard$"))
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     nav = page.get_by_role("navigation", name="Main")
-    await expect(nav.get_by_role("link")).to_have_text(["Inbox", "Dashboard", "Disputes", "Audit trail"])
+    await expect(nav.get_by_role("link")).to_have_text(
+        ["Inbox", "After-sales", "Dashboard", "Disputes", "Audit trail"]
+    )
     await page.get_by_role("link", name="简体中文").click()
     await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     await expect(page.get_by_role("navigation", name="主导航").get_by_role("link")).to_have_text(
-        ["工作台", "数据", "纠纷", "操作记录"]
+        ["工作台", "售后", "数据", "纠纷", "操作记录"]
     )

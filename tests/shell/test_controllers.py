@@ -20,9 +20,9 @@ def nav_labels(html: str) -> list[str]:
     ("role", "start", "nav"),
     [
         (Role.WAREHOUSE, "/warehouse", ["扫码退单"]),
-        (Role.AGENT, "/inbox", ["工作台"]),
-        (Role.MANAGER, "/dashboard", ["工作台", "数据", "纠纷", "操作记录"]),
-        (Role.ADMIN, "/settings", ["工作台", "数据", "纠纷", "操作记录", "设置"]),
+        (Role.AGENT, "/inbox", ["工作台", "售后"]),
+        (Role.MANAGER, "/dashboard", ["工作台", "售后", "数据", "纠纷", "操作记录"]),
+        (Role.ADMIN, "/settings", ["工作台", "售后", "数据", "纠纷", "操作记录", "设置"]),
     ],
 )
 async def test_each_role_starts_on_its_page_and_sees_its_navigation(
