@@ -62,6 +62,7 @@ from desk.secure_cookies import SecureCookiesMiddleware
 from desk.security_headers import SecurityHeaders
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
+from desk.sidebar import controllers as sidebar_controllers
 from desk.stores import controllers as stores_controllers
 from desk.stores.models import PlatformToken, Store, WeComCorp
 from desk.templating import template_config
@@ -121,6 +122,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *commands_api.ROUTES,
     *quick_reply_pages.ROUTES,
     *inbox_search.ROUTES,
+    *sidebar_controllers.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

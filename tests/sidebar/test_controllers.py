@@ -1,0 +1,195 @@
+"""The sidebar over HTTP against the simulated platform: what each user sees, and each action once."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from desk.accounts.models import Role
+from desk.audit.models import AuditEntry, Outcome
+from desk.commands.models import OutboundCommand
+from tests.ingest.conftest import Platform
+from tests.sidebar.support import ACCEPT, bind_return_addresses, desk_client, runner, shopper, signed_in
+
+
+async def test_the_sidebar_shows_the_buyers_orders_and_after_sales_in_the_agents_stores_only(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform)
+    theirs = await shopper(platform, store=1)
+    agent = await make_user("xiaochen", Role.AGENT, [platform.stores[0]])
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        page = await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)
+        assert page.status_code == 200, page.text
+        html = page.text
+        assert mine.paid.order_id in html
+        assert mine.shipped.order_id in html
+        assert mine.aftersale.after_sale_order_id in html
+        assert "退货退款" in html
+        assert "尺码偏小，想退货" in html
+        assert "待发货" in html
+        assert theirs.paid.order_id not in html
+        # The other store's conversation and its orders are not there for this agent.
+        other = await client.get(f"/inbox/c/{theirs.conversation_id}/sidebar", headers=headers)
+        assert other.status_code == 404
+        found = await client.get(
+            f"/inbox/c/{mine.conversation_id}/sidebar/find",
+            params={"q": theirs.paid.order_id},
+            headers=headers,
+        )
+        assert f'id="found-{theirs.paid.order_id}"' not in found.text
+        assert "没有找到" in found.text
+        found = await client.get(
+            f"/inbox/c/{mine.conversation_id}/sidebar/find", params={"q": mine.paid.order_id}, headers=headers
+        )
+        assert f'id="found-{mine.paid.order_id}"' in found.text
+
+
+async def test_phones_are_masked_and_only_managers_reveal_them_each_reveal_audited(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform)
+    agent = await make_user("xiaochen", Role.AGENT, [platform.stores[0]])
+    manager = await make_user("dianzhang", Role.MANAGER, [platform.stores[0]])
+    full = platform.sim.order(platform.appids[0], mine.shipped.order_id).address.tel_number
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert full not in html
+        assert "****" in html
+        assert "查看完整号码" not in html
+        refused = await client.post(
+            f"/inbox/c/{mine.conversation_id}/sidebar/orders/{mine.shipped.order_id}/phone", headers=headers
+        )
+        assert refused.status_code == 403
+        assert full not in refused.text
+
+        headers = await signed_in(client, app, manager)
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert full not in html  # masked until asked
+        assert "查看完整号码" in html
+        shown = await client.post(
+            f"/inbox/c/{mine.conversation_id}/sidebar/orders/{mine.shipped.order_id}/phone", headers=headers
+        )
+        assert shown.status_code == 200
+        assert full in shown.text
+    async with platform.runtime.db.engine.connect() as conn:
+        audit = (await conn.execute(sa.select(AuditEntry.action, AuditEntry.actor, AuditEntry.outcome))).all()
+    assert [(a.action, a.actor, a.outcome) for a in audit] == [
+        ("order.phone.reveal", f"user:{manager.id}", Outcome.SUCCEEDED)
+    ]
+
+
+async def test_a_double_approve_and_a_colleagues_make_one_acceptapply_with_the_sku_address(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform)
+    bound, _default = await bind_return_addresses(platform, mine.aftersale)
+    chen = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    liu = await make_user("小刘", Role.AGENT, [platform.stores[0]])
+    url = f"/inbox/c/{mine.conversation_id}/sidebar/aftersales/{mine.aftersale.after_sale_order_id}/approve"
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, chen)
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert f'<option value="{bound}" selected>' in html  # the SKU's address, chosen for them
+        first = await client.post(url, data={"address_id": bound}, headers=headers)
+        again = await client.post(url, data={"address_id": bound}, headers=headers)
+        assert first.status_code == 200, first.text
+        assert "已提交" in first.text
+        assert again.status_code == 422
+        assert "已由 小陈 处理" in again.text
+        headers = await signed_in(client, app, liu)
+        colleague = await client.post(url, data={"address_id": bound}, headers=headers)
+        assert colleague.status_code == 422
+        assert "已由 小陈 处理" in colleague.text
+        await runner(platform).drain()
+        assert platform.sim.api.calls_by_path[ACCEPT] == 1
+        sim_aftersale = platform.sim.aftersale(platform.appids[0], mine.aftersale.after_sale_order_id)
+        assert sim_aftersale.return_address_id == bound
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert "小陈 的操作已完成" in html
+        assert "待买家退货" in html
+    async with platform.runtime.db.engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(OutboundCommand))).scalar() == 1
+
+
+async def test_a_refused_decision_keeps_the_after_sale_actionable_and_says_why(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform, kind="REFUND")
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    base = f"/inbox/c/{mine.conversation_id}/sidebar/aftersales/{mine.aftersale.after_sale_order_id}"
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        no_reason = await client.post(f"{base}/reject", data={"reject_reason_type": ""}, headers=headers)
+        assert no_reason.status_code == 422
+        assert "拒绝售后必须选择平台提供的拒绝原因" in no_reason.text
+        assert 'data-sb-action="approve"' in no_reason.text  # still actionable
+        form = await client.get(f"{base}/reject-form", headers=headers)
+        assert form.status_code == 200
+        assert 'name="reject_reason_type"' in form.text
+        assert "商品已发货" in form.text  # the platform's own reasons for a refund-only request
+        approved = await client.post(f"{base}/approve", headers=headers)
+        assert approved.status_code == 200
+        # The buyer cancels before the worker runs: nothing is sent, the agent sees why.
+        platform.sim.buyer_cancels_aftersale(platform.appids[0], mine.aftersale.after_sale_order_id)
+        await runner(platform).drain()
+        assert platform.sim.api.calls_by_path[ACCEPT] == 0
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert "小陈 的操作失败" in html
+        assert "仅退款" in html
+        unknown = await client.post(
+            f"/inbox/c/{mine.conversation_id}/sidebar/aftersales/999999/approve", headers=headers
+        )
+        assert unknown.status_code == 422
+        assert "找不到这个售后单" in unknown.text
+
+
+async def test_an_address_change_is_accepted_from_the_sidebar_once(platform: Platform, make_user) -> None:
+    mine = await shopper(platform)
+    platform.sim.request_address_change(platform.appids[0], mine.paid.order_id)
+    await platform.settle()
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    url = f"/inbox/c/{mine.conversation_id}/sidebar/orders/{mine.paid.order_id}/address-change/accept"
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert "买家申请修改收货地址" in html
+        first = await client.post(url, headers=headers)
+        again = await client.post(url, headers=headers)
+        assert first.status_code == 200
+        assert again.status_code == 422
+        assert "已经处理过了" in again.text
+        await runner(platform).drain()
+        assert platform.sim.api.calls_by_path["order/addressmodify/accept"] == 1
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert "买家申请修改收货地址" not in html
+        assert "小陈 的操作已完成" in html
+
+
+async def test_an_order_card_goes_into_the_chat_once_and_only_for_this_buyers_orders(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform)
+    theirs = await shopper(platform)
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    base = f"/inbox/c/{mine.conversation_id}/sidebar/orders"
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        form = {"request_id": "card-test-1"}
+        first = await client.post(f"{base}/{mine.paid.order_id}/card", data=form, headers=headers)
+        again = await client.post(f"{base}/{mine.paid.order_id}/card", data=form, headers=headers)
+        assert first.status_code == 200, first.text
+        assert again.status_code == 200
+        assert "订单卡片已发送" in first.text
+        other = await client.post(
+            f"{base}/{theirs.paid.order_id}/card", data={"request_id": "card-test-2"}, headers=headers
+        )
+        assert other.status_code == 422
+        assert "只能发送这位买家在本店铺的订单" in other.text
+        await runner(platform).drain()
+    sent = platform.sim.sent_messages(platform.appids[0], mine.openid)
+    assert [(m.msg_type, m.payload) for m in sent] == [
+        ("order_share", {"order_share": {"order_id": mine.paid.order_id}})
+    ]
+    assert platform.sim.api.calls_by_path["commkf/sendmsg"] == 1
