@@ -1,0 +1,129 @@
+"""The order sidebar in a real browser, against the simulator over real HTTP with the embedded worker."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from playwright.async_api import Browser, Page, expect
+
+from desk.accounts.models import Role
+from desk.aftersales.models import MerchantAddress, ReturnAddressBinding
+from desk.inbox.models import Conversation
+from desk.runtime import Runtime
+from tests.e2e.conftest import SimDesk
+from tests.e2e.test_inbox import agent_page
+
+pytestmark = pytest.mark.e2e
+
+ACCEPT = "aftersale/acceptapply"
+ADDRESS_ACCEPT = "order/addressmodify/accept"
+
+
+async def eventually(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait for the simulator to see what the desk's worker does (it runs in its own thread)."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + timeout
+    while not check():
+        if loop.time() > until:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def conversation_of(runtime: Runtime, openid: str) -> int:
+    for _ in range(100):
+        async with runtime.db.engine.connect() as conn:
+            found = (
+                await conn.execute(sa.select(Conversation.id).where(Conversation.peer_id == openid))
+            ).scalar_one_or_none()
+        if found is not None:
+            return int(found)
+        await asyncio.sleep(0.1)
+    raise AssertionError("the buyer's conversation never arrived")
+
+
+async def open_sidebar(page: Page, conversation_id: int) -> None:
+    await page.goto(f"/inbox/c/{conversation_id}")
+    await expect(page.get_by_role("complementary", name="订单与售后")).to_be_visible()
+
+
+async def test_an_agent_approves_a_return_from_the_sidebar_with_the_keyboard(
+    browser: Browser, sim_desk: SimDesk, runtime: Runtime, make_user
+) -> None:
+    store = sim_desk.stores[0]
+    sim = sim_desk.simulator
+    appid = sim.stores[0].appid
+    await make_user("xiaochen", Role.AGENT, [store])
+    returns = [a for a in sim.store_state(appid).addresses.values() if a.recv_addr]
+    assert len(returns) >= 2, "the simulated store needs two return addresses"
+    bound, default = returns[0], returns[1]
+
+    openid = sim.new_buyer(appid)
+    order = sim.create_order(appid, openid)
+    sim.ship_order(appid, order.order_id)
+    aftersale = sim.open_aftersale(appid, order.order_id, "RETURN", desc="颜色和图片不一样")
+    async with runtime.db.session() as session:  # as the return-address admin would have set them
+        for address in returns:
+            session.add(
+                MerchantAddress(
+                    store_id=store.id, address_id=address.address_id, name=address.name, is_return=True
+                )
+            )
+        session.add(
+            ReturnAddressBinding(
+                store_id=store.id, scope="sku", ref=aftersale.sku_id, address_id=bound.address_id
+            )
+        )
+        session.add(
+            ReturnAddressBinding(store_id=store.id, scope="store", ref="", address_id=default.address_id)
+        )
+    sim.buyer_says(appid, openid, "我申请了退货，麻烦尽快处理")
+    conversation_id = await conversation_of(runtime, openid)
+
+    page = await agent_page(browser, sim_desk.url, "xiaochen")
+    await open_sidebar(page, conversation_id)
+    card = page.locator(f"#aftersale-{aftersale.after_sale_order_id}")
+    await expect(card).to_contain_text("退货退款", timeout=10_000)
+    await expect(card).to_contain_text("待商家处理")
+    await expect(card).to_contain_text("颜色和图片不一样")
+    await expect(card.get_by_label(re.compile("^退货地址"))).to_have_value(bound.address_id)
+    await page.screenshot(path="/tmp/h8s-sidebar-before.png")
+
+    await page.locator("body").click(position={"x": 5, "y": 300})  # nowhere in particular: not typing
+    await page.keyboard.press("y")
+    await page.keyboard.press("y")  # a second press sends nothing more
+    await expect(card).to_contain_text("待买家退货", timeout=10_000)
+    await expect(card).to_contain_text("xiaochen 的操作已完成")
+    await page.screenshot(path="/tmp/h8s-sidebar-after.png")
+    await eventually(lambda: sim.api.calls_by_path[ACCEPT] >= 1, "acceptapply")
+    assert sim.api.calls_by_path[ACCEPT] == 1
+    assert sim.aftersale(appid, aftersale.after_sale_order_id).return_address_id == bound.address_id
+
+
+async def test_a_buyers_address_change_is_accepted_from_the_sidebar(
+    browser: Browser, sim_desk: SimDesk, runtime: Runtime, make_user
+) -> None:
+    store = sim_desk.stores[0]
+    sim = sim_desk.simulator
+    appid = sim.stores[0].appid
+    await make_user("xiaochen", Role.AGENT, [store])
+    openid = sim.new_buyer(appid)
+    order = sim.create_order(appid, openid)
+    sim.request_address_change(appid, order.order_id)
+    sim.buyer_says(appid, openid, "地址写错了，帮我改一下")
+    conversation_id = await conversation_of(runtime, openid)
+
+    page = await agent_page(browser, sim_desk.url, "xiaochen")
+    await open_sidebar(page, conversation_id)
+    change = page.get_by_role("group", name="买家申请修改收货地址：")
+    await expect(change).to_be_visible(timeout=10_000)
+    await change.get_by_role("button", name="同意改地址").click()
+    await expect(change).to_have_count(0, timeout=10_000)
+    await expect(page.locator(f"#order-{order.order_id}")).to_contain_text("xiaochen 的操作已完成")
+    await eventually(
+        lambda: sim.order(appid, order.order_id).address_under_review is None, "the change accepted"
+    )
+    assert sim.api.calls_by_path[ADDRESS_ACCEPT] == 1
