@@ -193,3 +193,58 @@ async def test_an_order_card_goes_into_the_chat_once_and_only_for_this_buyers_or
         ("order_share", {"order_share": {"order_id": mine.paid.order_id}})
     ]
     assert platform.sim.api.calls_by_path["commkf/sendmsg"] == 1
+
+
+async def test_a_platform_failure_is_told_in_chinese_and_the_after_sale_can_be_approved_again(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform)
+    bound, default = await bind_return_addresses(platform, mine.aftersale)
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    url = f"/inbox/c/{mine.conversation_id}/sidebar/aftersales/{mine.aftersale.after_sale_order_id}/approve"
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        # An address the platform no longer has (deleted in the store backend since the last sync).
+        stale = await client.post(url, data={"address_id": "404404"}, headers=headers)
+        assert stale.status_code == 200
+        await runner(platform).drain()
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert "小陈 的操作失败" in html
+        assert "退货地址无效" in html  # errcode 10021062, in words
+        assert 'data-sb-action="approve"' in html  # still actionable
+        retried = await client.post(url, data={"address_id": default}, headers=headers)
+        assert retried.status_code == 200, retried.text
+        again = await client.post(url, data={"address_id": default}, headers=headers)
+        assert again.status_code == 422  # the retry itself is still one command
+        await runner(platform).drain()
+    assert platform.sim.api.calls_by_path[ACCEPT] == 2
+    sim_aftersale = platform.sim.aftersale(platform.appids[0], mine.aftersale.after_sale_order_id)
+    assert sim_aftersale.status == "USER_WAIT_RETURN"
+    assert sim_aftersale.return_address_id == default != bound
+
+
+async def test_a_shipped_refund_only_request_is_intercepted_and_an_exchange_reads_as_one(
+    platform: Platform, make_user
+) -> None:
+    refund = await shopper(platform, kind="REFUND")
+    exchange = await shopper(platform, kind="EXCHANGE")
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        html = (await client.get(f"/inbox/c/{exchange.conversation_id}/sidebar", headers=headers)).text
+        assert "换货" in html
+        assert "同意换货" in html
+        assert "仅退款" not in html
+        assert "拦截包裹" not in html  # only refund-only requests on shipped orders are intercepted
+        base = f"/inbox/c/{refund.conversation_id}/sidebar/aftersales/{refund.aftersale.after_sale_order_id}"
+        html = (await client.get(f"/inbox/c/{refund.conversation_id}/sidebar", headers=headers)).text
+        assert "拦截包裹" in html
+        first = await client.post(f"{base}/intercept", headers=headers)
+        assert first.status_code == 200, first.text
+        assert "已申请拦截" in first.text
+        assert "拦截包裹" not in first.text  # asked once; the request waits for the courier
+        await runner(platform).drain()
+    async with platform.runtime.db.engine.connect() as conn:
+        commands = (await conn.execute(sa.select(OutboundCommand.kind, OutboundCommand.state))).all()
+    assert [c.kind for c in commands] == ["order.intercept"]
+    assert platform.sim.api.calls_by_path[ACCEPT] == 0  # the refund waits for the courier
