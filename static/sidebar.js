@@ -47,12 +47,45 @@
     }
   }
 
+  function onClick(event) {
+    var cancel = event.target.closest && event.target.closest("[data-sb-cancel]");
+    if (!cancel) return;
+    var slot = cancel.closest(".sb-reject");
+    if (slot) slot.innerHTML = "";
+  }
+
   /* The reject form arrives by htmx: put the cursor on its reasons. */
   function onSwap(event) {
     var target = event.detail && event.detail.target;
     if (!target || !target.classList || !target.classList.contains("sb-reject")) return;
     var select = $("[data-sb-reject-reason]", target);
     if (select) select.focus();
+  }
+
+  /* A live refresh redraws the whole sidebar: never while the agent is writing in it (a note, a
+   * reject reason) — the refresh waits until they leave it, so nothing typed is lost. */
+  var refreshWaiting = false;
+
+  function busyInSidebar(bar) {
+    var active = document.activeElement;
+    if (active && bar.contains(active) && typing(active)) return true;
+    return $all(".sb-reject", bar).some(function (slot) { return slot.children.length > 0; });
+  }
+
+  function onBeforeRequest(event) {
+    var bar = sidebar();
+    var detail = event.detail || {};
+    if (!bar || detail.elt !== bar || !detail.requestConfig || detail.requestConfig.verb !== "get") return;
+    if (busyInSidebar(bar)) { event.preventDefault(); refreshWaiting = true; }
+  }
+
+  function onFocusOut() {
+    window.setTimeout(function () {
+      var bar = sidebar();
+      if (!refreshWaiting || !bar || busyInSidebar(bar) || !window.htmx) return;
+      refreshWaiting = false;
+      window.htmx.trigger(bar, "desk:poll");
+    }, 0);
   }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -76,6 +109,9 @@
   function start() {
     document.addEventListener("keydown", onKey);
     document.body.addEventListener("htmx:afterSwap", onSwap);
+    document.body.addEventListener("htmx:beforeRequest", onBeforeRequest);
+    document.addEventListener("focusout", onFocusOut);
+    document.addEventListener("click", onClick);
     window.setInterval(tick, 1000);
   }
 

@@ -13,7 +13,7 @@ import msgspec
 
 from desk.accounts.models import User
 from desk.aftersales.actions import Decision, DecisionResult, decide
-from desk.aftersales.interception import request_interception
+from desk.aftersales.interception import confirm_interception, fail_interception, request_interception
 from desk.aftersales.status import AfterSaleAction
 from desk.audit.service import Actor
 from desk.db import Work
@@ -34,6 +34,7 @@ __all__ = [
     "card",
     "decide_from_form",
     "intercept",
+    "intercepted",
     "note",
 ]
 
@@ -158,6 +159,22 @@ async def intercept(
     if isinstance(result, Invalid):
         return result
     return Done(notice=Text("sidebar.notice.intercept_requested"))
+
+
+async def intercepted(
+    work: Work, wakeup: Wakeup | None, *, user: User, interception_id: int, stopped: bool, now: dt.datetime
+) -> Done | Invalid:
+    """The courier answered: the parcel stopped (the refund is approved) or it could not be."""
+    if stopped:
+        return _told(
+            await confirm_interception(
+                work, wakeup, actor=_actor(user), interception_id=interception_id, user=user, now=now
+            )
+        )
+    failed = await fail_interception(
+        work, actor=_actor(user), interception_id=interception_id, user=user, now=now
+    )
+    return failed if isinstance(failed, Invalid) else Done(notice=Text("sidebar.notice.intercept_failed"))
 
 
 async def answer_change(

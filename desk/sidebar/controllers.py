@@ -181,6 +181,32 @@ class SidebarController(Controller):
             subject=f"aftersale:{after_sale_order_id}",
         )
 
+    @post("/interceptions/{interception_id:int}/{answer:str}", name="sidebar:intercepted", status_code=200)
+    async def intercepted(
+        self,
+        *,
+        request: HTMXRequest,
+        state: State,
+        db_session: NamedDependency[AsyncSession],
+        conversation_id: FromPath[int],
+        interception_id: FromPath[int],
+        answer: FromPath[str],
+    ) -> Template:
+        """The courier stopped the parcel (``confirmed``: the refund is approved) or not (``failed``)."""
+        if answer not in ("confirmed", "failed"):
+            raise NotFoundException()
+        await conversation_for(db_session, request.user, conversation_id)
+        runtime = _runtime(state)
+        outcome = await actions.intercepted(
+            db_session,
+            runtime.wakeup,
+            user=request.user,
+            interception_id=interception_id,
+            stopped=answer == "confirmed",
+            now=runtime.clock.now(),
+        )
+        return await self._render(state, db_session, request.user, conversation_id, outcome)
+
     @post(
         "/orders/{order_id:str}/address-change/{answer:str}", name="sidebar:address-change", status_code=200
     )

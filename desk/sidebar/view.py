@@ -143,6 +143,8 @@ class AfterSaleView(msgspec.Struct, frozen=True, kw_only=True):
     interceptable: bool = False
     interception: str = ""
     """The state of its interception, when one was asked."""
+    open_interception_id: int | None = None
+    """An interception waiting for the courier's answer: the agent confirms it (refund) or not."""
     command: CommandView | None = None
 
 
@@ -325,10 +327,11 @@ async def _aftersale_views(
     )
     rows = list(await work.execute(stmt))
     commands = await command_views(work, [(r.store_id, f"aftersale:{r.after_sale_order_id}") for r in rows])
+    # The latest interception of each request (ordered by id: later ones overwrite earlier ones).
     interceptions = {
-        r.after_sale_order_id: r.state
+        r.after_sale_order_id: (r.id, r.state)
         for r in await work.execute(
-            sa.select(_interception.c.after_sale_order_id, _interception.c.state)
+            sa.select(_interception.c.id, _interception.c.after_sale_order_id, _interception.c.state)
             .where(_interception.c.after_sale_order_id.in_([r.after_sale_order_id for r in rows]))
             .order_by(_interception.c.id)
         )
@@ -350,7 +353,7 @@ async def _aftersale_views(
             if bound is not None and all(o.address_id != chosen for o in options):
                 options.insert(0, AddressOption(address_id=chosen, label=bound.label))
         order = orders.get(a.order_id)
-        interception = interceptions.get(a.after_sale_order_id)
+        interception_id, interception = interceptions.get(a.after_sale_order_id, (None, None))
         views.append(
             AfterSaleView(
                 store_id=a.store_id,
@@ -378,6 +381,9 @@ async def _aftersale_views(
                     and interception != InterceptionState.REQUESTED
                 ),
                 interception=str(interception.value) if interception else "",
+                open_interception_id=interception_id
+                if interception == InterceptionState.REQUESTED and actions
+                else None,
                 command=commands.get(f"aftersale:{a.after_sale_order_id}"),
             )
         )

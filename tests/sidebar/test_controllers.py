@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from desk.accounts.models import Role
@@ -244,7 +246,20 @@ async def test_a_shipped_refund_only_request_is_intercepted_and_an_exchange_read
         assert "已申请拦截" in first.text
         assert "拦截包裹" not in first.text  # asked once; the request waits for the courier
         await runner(platform).drain()
+        assert platform.sim.api.calls_by_path[ACCEPT] == 0  # the refund waits for the courier
+        html = (await client.get(f"/inbox/c/{refund.conversation_id}/sidebar", headers=headers)).text
+        match = re.search(r'/interceptions/(\d+)/confirmed"', html)
+        assert match is not None, "the agent is offered to confirm the interception"
+        confirmed = await client.post(
+            f"/inbox/c/{refund.conversation_id}/sidebar/interceptions/{match[1]}/confirmed", headers=headers
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        twice = await client.post(
+            f"/inbox/c/{refund.conversation_id}/sidebar/interceptions/{match[1]}/confirmed", headers=headers
+        )
+        assert twice.status_code == 422
+        await runner(platform).drain()
     async with platform.runtime.db.engine.connect() as conn:
-        commands = (await conn.execute(sa.select(OutboundCommand.kind, OutboundCommand.state))).all()
-    assert [c.kind for c in commands] == ["order.intercept"]
-    assert platform.sim.api.calls_by_path[ACCEPT] == 0  # the refund waits for the courier
+        commands = (await conn.execute(sa.select(OutboundCommand.kind).order_by(OutboundCommand.id))).all()
+    assert [c.kind for c in commands] == ["order.intercept", "aftersale.accept"]
+    assert platform.sim.api.calls_by_path[ACCEPT] == 1
