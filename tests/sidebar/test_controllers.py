@@ -263,3 +263,41 @@ async def test_a_shipped_refund_only_request_is_intercepted_and_an_exchange_read
         commands = (await conn.execute(sa.select(OutboundCommand.kind).order_by(OutboundCommand.id))).all()
     assert [c.kind for c in commands] == ["order.intercept", "aftersale.accept"]
     assert platform.sim.api.calls_by_path[ACCEPT] == 1
+
+
+async def test_when_the_platform_wants_a_negotiation_first_the_sidebar_offers_it(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform, kind="REFUND")
+    appid = platform.appids[0]
+    platform.sim.aftersale(appid, mine.aftersale.after_sale_order_id).negotiate_before_reject = True
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    base = f"/inbox/c/{mine.conversation_id}/sidebar/aftersales/{mine.aftersale.after_sale_order_id}"
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert "发起协商" not in html
+        rejected = await client.post(f"{base}/reject", data={"reject_reason_type": "2"}, headers=headers)
+        assert rejected.status_code == 200, rejected.text
+        await runner(platform).drain()
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert "拒绝前必须先与买家协商" in html  # 10021068 in words
+        assert "发起协商" in html
+        incomplete = await client.post(
+            f"{base}/negotiate", data={"merchant_update_type": "1"}, headers=headers
+        )
+        assert incomplete.status_code == 422
+        assert "请选择协商方式和原因" in incomplete.text
+        form = {
+            "merchant_update_type": "1",
+            "update_reason_type": "6",
+            "merchant_update_desc": "可以补发配件",
+        }
+        negotiated = await client.post(f"{base}/negotiate", data=form, headers=headers)
+        assert negotiated.status_code == 200, negotiated.text
+        await runner(platform).drain()
+    assert platform.sim.api.calls_by_path["aftersale/rejectapply"] == 1
+    assert platform.sim.api.calls_by_path["aftersale/merchantupdateaftersale"] == 1
+    assert (
+        platform.sim.aftersale(appid, mine.aftersale.after_sale_order_id).status == "USER_WAIT_CONFIRM_UPDATE"
+    )
