@@ -45,6 +45,13 @@ async def conversation_of(runtime: Runtime, openid: str) -> int:
     raise AssertionError("the buyer's conversation never arrived")
 
 
+def csp_violations(page: Page) -> list[str]:
+    """Collects the page's Content-Security-Policy violations (the sidebar's script is a file)."""
+    seen: list[str] = []
+    page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
+    return seen
+
+
 async def open_sidebar(page: Page, conversation_id: int) -> None:
     await page.goto(f"/inbox/c/{conversation_id}")
     await expect(page.get_by_role("complementary", name="订单与售后")).to_be_visible()
@@ -84,6 +91,7 @@ async def test_an_agent_approves_a_return_from_the_sidebar_with_the_keyboard(
     conversation_id = await conversation_of(runtime, openid)
 
     page = await agent_page(browser, sim_desk.url, "xiaochen")
+    violations = csp_violations(page)
     await open_sidebar(page, conversation_id)
     card = page.locator(f"#aftersale-{aftersale.after_sale_order_id}")
     await expect(card).to_contain_text("退货退款", timeout=10_000)
@@ -101,6 +109,7 @@ async def test_an_agent_approves_a_return_from_the_sidebar_with_the_keyboard(
     await eventually(lambda: sim.api.calls_by_path[ACCEPT] >= 1, "acceptapply")
     assert sim.api.calls_by_path[ACCEPT] == 1
     assert sim.aftersale(appid, aftersale.after_sale_order_id).return_address_id == bound.address_id
+    assert not violations
 
 
 async def test_a_buyers_address_change_is_accepted_from_the_sidebar(
