@@ -66,14 +66,11 @@ class SidebarController(Controller):
         user: User,
         conversation_id: int,
         outcome: actions.Done | Invalid | None = None,
-        *,
-        subject: str = "",
     ) -> Template:
         view = await read_sidebar(session, user, conversation_id)
         context: dict[str, Any] = {
             "sidebar": view,
             "now": _runtime(state).clock.now(),
-            "subject": subject,
             # One id per drawing: a double click on "send order card" sends one card.
             "card_request_id": uuid.uuid4().hex[:12],
         }
@@ -178,7 +175,6 @@ class SidebarController(Controller):
             request.user,
             conversation_id,
             outcome,
-            subject=f"aftersale:{after_sale_order_id}",
         )
 
     @post("/interceptions/{interception_id:int}/{answer:str}", name="sidebar:intercepted", status_code=200)
@@ -234,9 +230,7 @@ class SidebarController(Controller):
             accept=answer == "accept",
             now=runtime.clock.now(),
         )
-        return await self._render(
-            state, db_session, request.user, conversation_id, outcome, subject=f"order:{order_id}"
-        )
+        return await self._render(state, db_session, request.user, conversation_id, outcome)
 
     @post("/orders/{order_id:str}/note", name="sidebar:note", status_code=200)
     async def note(
@@ -261,9 +255,7 @@ class SidebarController(Controller):
             form=data,
             now=runtime.clock.now(),
         )
-        return await self._render(
-            state, db_session, request.user, conversation_id, outcome, subject=f"order:{order_id}"
-        )
+        return await self._render(state, db_session, request.user, conversation_id, outcome)
 
     @post("/orders/{order_id:str}/card", name="sidebar:card", status_code=200)
     async def card(
@@ -288,9 +280,7 @@ class SidebarController(Controller):
             form=data,
             now=runtime.clock.now(),
         )
-        return await self._render(
-            state, db_session, request.user, conversation_id, outcome, subject=f"order:{order_id}"
-        )
+        return await self._render(state, db_session, request.user, conversation_id, outcome)
 
     @post("/orders/{order_id:str}/phone", name="sidebar:phone", status_code=200)
     async def phone(

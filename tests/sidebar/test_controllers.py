@@ -10,7 +10,7 @@ from desk.accounts.models import Role
 from desk.audit.models import AuditEntry, Outcome
 from desk.commands.models import OutboundCommand
 from tests.ingest.conftest import Platform
-from tests.sidebar.support import ACCEPT, bind_return_addresses, desk_client, runner, shopper, signed_in
+from tests.sidebar.support import ACCEPT, HTMX, bind_return_addresses, desk_client, runner, shopper, signed_in
 
 
 async def test_the_sidebar_shows_the_buyers_orders_and_after_sales_in_the_agents_stores_only(
@@ -94,6 +94,8 @@ async def test_a_double_approve_and_a_colleagues_make_one_acceptapply_with_the_s
         headers = await signed_in(client, app, chen)
         html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
         assert f'<option value="{bound}" selected>' in html  # the SKU's address, chosen for them
+        forged = await client.post(url, data={"address_id": bound}, headers=HTMX)  # no CSRF token
+        assert forged.status_code == 403
         first = await client.post(url, data={"address_id": bound}, headers=headers)
         again = await client.post(url, data={"address_id": bound}, headers=headers)
         assert first.status_code == 200, first.text
