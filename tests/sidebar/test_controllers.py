@@ -304,3 +304,24 @@ async def test_when_the_platform_wants_a_negotiation_first_the_sidebar_offers_it
     # have answered, which ends the platform's demand for a negotiation.
     sim_aftersale = platform.sim.aftersale(appid, mine.aftersale.after_sale_order_id)
     assert sim_aftersale.status == "USER_WAIT_CONFIRM_UPDATE" or not sim_aftersale.negotiate_before_reject
+
+
+async def test_the_merchant_note_is_written_once_and_a_too_long_one_is_refused_inline(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform)
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    url = f"/inbox/c/{mine.conversation_id}/sidebar/orders/{mine.paid.order_id}/note"
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        too_long = await client.post(url, data={"note": "长" * 201}, headers=headers)
+        assert too_long.status_code == 422
+        assert "200" in too_long.text
+        first = await client.post(url, data={"note": "客户要求周末送达"}, headers=headers)
+        again = await client.post(url, data={"note": "客户要求周末送达"}, headers=headers)
+        assert first.status_code == again.status_code == 200
+        await runner(platform).drain()
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert 'value="客户要求周末送达"' in html
+    assert platform.sim.api.calls_by_path["order/merchantnotes/update"] == 1
+    assert platform.sim.order(platform.appids[0], mine.paid.order_id).merchant_notes == "客户要求周末送达"
