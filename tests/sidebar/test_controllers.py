@@ -325,3 +325,19 @@ async def test_the_merchant_note_is_written_once_and_a_too_long_one_is_refused_i
         assert 'value="客户要求周末送达"' in html
     assert platform.sim.api.calls_by_path["order/merchantnotes/update"] == 1
     assert platform.sim.order(platform.appids[0], mine.paid.order_id).merchant_notes == "客户要求周末送达"
+
+
+async def test_the_thread_loads_the_sidebar_and_its_orders_link_leads_there(
+    platform: Platform, make_user
+) -> None:
+    mine = await shopper(platform)
+    agent = await make_user("小陈", Role.AGENT, [platform.stores[0]])
+    async with desk_client(platform) as (app, client):
+        headers = await signed_in(client, app, agent)
+        page = await client.get(f"/inbox/c/{mine.conversation_id}")
+        assert page.status_code == 200
+        assert f'hx-get="/inbox/c/{mine.conversation_id}/sidebar"' in page.text
+        assert 'class="orders-link" href="#sidebar"' in page.text  # it led to a page that never existed
+        assert (
+            await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)
+        ).status_code == 200
