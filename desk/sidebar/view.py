@@ -161,6 +161,8 @@ class BuyerView(msgspec.Struct, frozen=True, kw_only=True):
 
 class SidebarView(msgspec.Struct, frozen=True, kw_only=True):
     conversation_id: int
+    cards_for_store: int | None
+    """The store whose orders may be sent into this chat as cards (store chat only), else None."""
     buyer: BuyerView
     buyer_ids: list[int]
     """Every buyer id of this person (the live stream signals ``buyer-<id>``)."""
@@ -461,6 +463,7 @@ async def read_sidebar(work: Work, user: User, conversation_id: int) -> SidebarV
     )
     return SidebarView(
         conversation_id=conversation.id,
+        cards_for_store=conversation.store_id if conversation.channel == "commkf" else None,
         buyer=buyer,
         buyer_ids=buyer_ids,
         orders=orders,

@@ -180,6 +180,8 @@ async def test_an_order_card_goes_into_the_chat_once_and_only_for_this_buyers_or
     base = f"/inbox/c/{mine.conversation_id}/sidebar/orders"
     async with desk_client(platform) as (app, client):
         headers = await signed_in(client, app, agent)
+        html = (await client.get(f"/inbox/c/{mine.conversation_id}/sidebar", headers=headers)).text
+        assert f"/orders/{mine.paid.order_id}/card" in html
         form = {"request_id": "card-test-1"}
         first = await client.post(f"{base}/{mine.paid.order_id}/card", data=form, headers=headers)
         again = await client.post(f"{base}/{mine.paid.order_id}/card", data=form, headers=headers)

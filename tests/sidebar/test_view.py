@@ -102,6 +102,7 @@ async def test_an_agent_sees_the_persons_orders_in_their_stores_only_and_an_admi
     assert mine.buyer.tags == ["VIP"]
     assert mine.buyer.phone == "183****2807"
     assert not mine.buyer.may_reveal
+    assert mine.cards_for_store == first.id  # store chat: this store's orders go in as cards
     assert all(o.phone == "183****2807" for o in mine.orders)
     assert len(everything.orders) == 3
     assert [o.created_at for o in everything.orders] == sorted(
