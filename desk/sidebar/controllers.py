@@ -27,9 +27,10 @@ from desk.errors import Invalid
 from desk.inbox.access import conversation_for
 from desk.runtime import Runtime
 from desk.sidebar import actions
+from desk.sidebar.aftersale_cards import aftersale_brief
 from desk.sidebar.find import find_orders
 from desk.sidebar.platform_reads import reject_reasons, reveal_phone
-from desk.sidebar.view import aftersale_brief, read_sidebar
+from desk.sidebar.view import read_sidebar
 
 __all__ = ["ROUTES", "SidebarController"]
 

@@ -10,7 +10,7 @@ from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message as Text
 from desk.orders.models import Order
-from desk.sidebar.view import OrderView, order_views
+from desk.sidebar.order_cards import OrderView, order_views
 
 __all__ = ["FOUND_MAX", "FindQuery", "Found", "find_orders", "parse_query"]
 
