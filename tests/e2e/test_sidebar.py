@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Page, expect
 
 from desk.accounts.models import Role
 from desk.aftersales.models import MerchantAddress, ReturnAddressBinding
+from desk.commands.models import OutboundCommand
 from desk.inbox.models import Conversation
 from desk.runtime import Runtime
 from tests.e2e.conftest import SimDesk
@@ -139,3 +140,49 @@ async def test_a_buyers_address_change_is_accepted_from_the_sidebar(
         lambda: sim.order(appid, order.order_id).address_under_review is None, "the change accepted"
     )
     assert sim.api.calls_by_path[ADDRESS_ACCEPT] == 1
+
+
+async def test_a_second_agent_approving_the_same_refund_is_told_who_handled_it(
+    browser: Browser, sim_desk: SimDesk, runtime: Runtime, make_user
+) -> None:
+    store = sim_desk.stores[0]
+    sim = sim_desk.simulator
+    appid = sim.stores[0].appid
+    await make_user("xiaochen", Role.AGENT, [store])
+    await make_user("xiaoliu", Role.AGENT, [store])
+    openid = sim.new_buyer(appid)
+    order = sim.create_order(appid, openid)
+    aftersale = sim.open_aftersale(appid, order.order_id, "REFUND")
+    sim.buyer_says(appid, openid, "我不想要了，请退款")
+    conversation_id = await conversation_of(runtime, openid)
+    first = await agent_page(browser, sim_desk.url, "xiaochen")
+    second = await agent_page(browser, sim_desk.url, "xiaoliu")
+    violations = csp_violations(second)
+    for page in (first, second):
+        await open_sidebar(page, conversation_id)
+        await expect(page.locator(f"#aftersale-{aftersale.after_sale_order_id}")).to_contain_text(
+            "待商家处理", timeout=20_000
+        )
+    # The platform is busy for a while: the first agent's refund waits in the queue, still undone.
+    sim.faults.configure(error_rate=1.0, kinds=["busy"])
+    try:
+        await first.get_by_role("button", name="同意退款").click()
+        await expect(first.locator(".sb-flash")).to_have_text("已提交，正在发给平台。")
+        await second.get_by_role("button", name="同意退款").click()
+        await expect(second.get_by_role("alert")).to_contain_text("已由 xiaochen 处理")
+    finally:
+        sim.faults.configure(error_rate=0.0)
+    await expect(second.locator(f"#aftersale-{aftersale.after_sale_order_id}")).to_contain_text(
+        "xiaochen 的操作已完成", timeout=30_000
+    )
+    assert sim.aftersale(appid, aftersale.after_sale_order_id).status != "MERCHANT_PROCESSING"
+    async with runtime.db.engine.connect() as conn:
+        commands = (
+            await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(OutboundCommand)
+                .where(OutboundCommand.subject == f"aftersale:{aftersale.after_sale_order_id}")
+            )
+        ).scalar_one()
+    assert commands == 1
+    assert not violations
