@@ -66,6 +66,7 @@ from desk.secure_cookies import SecureCookiesMiddleware
 from desk.security_headers import SecurityHeaders
 from desk.settings import Settings, load_settings
 from desk.shell import controllers as shell_controllers
+from desk.sidebar import controllers as sidebar_controllers
 from desk.stores import controllers as stores_controllers
 from desk.stores.models import PlatformToken, Store, WeComCorp
 from desk.templating import template_config
@@ -131,6 +132,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *warehouse_pages.ROUTES,
     *complaint_pages.ROUTES,
     *audit_pages.ROUTES,
+    *sidebar_controllers.ROUTES,
 ]
 
 CSRF_COOKIE = "desk_csrf"

@@ -26,7 +26,7 @@ from desk.aftersales.models import AfterSale
 from desk.aftersales.status import ACTIONS_BY_STATUS, AfterSaleAction
 from desk.audit.service import Actor, open_entry, refused
 from desk.commands.models import OutboundCommand
-from desk.commands.service import enqueue
+from desk.commands.service import enqueue, retry_suffix
 from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message as Text
@@ -209,7 +209,10 @@ async def decide(
     payload = _PAYLOADS[decision.action](row, decision, address_id)
     if isinstance(payload, Text):
         return Invalid({"action": payload})
-    key = decision.key or f"{decision.action.value}:{after_sale_order_id}:{row.status}"
+    key = decision.key or (
+        f"{decision.action.value}:{after_sale_order_id}:{row.status}"
+        + await retry_suffix(work, row.store_id, subject)
+    )
     ref = await enqueue(
         work,
         wakeup,

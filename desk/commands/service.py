@@ -20,7 +20,7 @@ from desk.commands.models import CommandState, OutboundCommand
 from desk.db import Work, dialect_name, insert_for, utcnow
 from desk.wakeup import Wakeup
 
-__all__ = ["MAX_KEY_LENGTH", "CommandRef", "command_for", "enqueue"]
+__all__ = ["MAX_KEY_LENGTH", "CommandRef", "command_for", "enqueue", "retry_suffix"]
 
 _command = OutboundCommand.__table__
 MAX_KEY_LENGTH = 80
@@ -113,3 +113,26 @@ async def enqueue(
 async def command_for(session: AsyncSession, command_id: int) -> OutboundCommand | None:
     """The command with ``command_id`` (callers check the user may see its store)."""
     return await session.get(OutboundCommand, command_id)
+
+
+async def retry_suffix(work: Work, store_id: int, subject: str) -> str:
+    """What to add to a default idempotency key so that asking again after a failure is a new
+    command: ``""`` while nothing on ``subject`` failed, else ``":r<failures>"``.
+
+    Keys built from what is asked (the decision and the status it was taken in) make a double
+    click one command; but after the platform refused it (low balance, a stale address) the agent
+    must be able to try again, and the same key would only find the failed command. Two agents
+    retrying at once count the same failures, so they still make one command between them.
+    """
+    failures = (
+        await work.execute(
+            sa.select(sa.func.count())
+            .select_from(_command)
+            .where(
+                _command.c.store_id == store_id,
+                _command.c.subject == subject,
+                _command.c.state == CommandState.FAILED,
+            )
+        )
+    ).scalar_one()
+    return f":r{failures}" if failures else ""

@@ -48,6 +48,8 @@ class SendPayload(msgspec.Struct, frozen=True, kw_only=True):
     """The buyer's openid (store chat) or ``open_kfid/external_userid`` (WeCom kf)."""
     text: str
     corp_id: int | None = None
+    order_id: str = ""
+    """Set: send this order as a card (``order_share``) instead of ``text`` (store chat only)."""
 
 
 def platform_request_id(key: str) -> str:
@@ -80,7 +82,12 @@ class SendMessage:
             msg_id = await client.send_text(external_userid, open_kfid, payload.text, msgid=request_id)
         else:
             client = await ctx.clients.channels(command.store_id)
-            msg_id = await client.send_text(payload.peer_id, payload.text, request_id=request_id)
+            if payload.order_id:
+                msg_id = await client.send_order_share(
+                    payload.peer_id, payload.order_id, request_id=request_id
+                )
+            else:
+                msg_id = await client.send_text(payload.peer_id, payload.text, request_id=request_id)
         return {"msg_id": msg_id}
 
     async def settle(self, conn: AsyncConnection, command: ClaimedCommand, outcome: Outcome) -> None:

@@ -37,6 +37,7 @@ from desk.inbox.commands import SendMessage, SendPayload
 from desk.inbox.deadline import REPLY_LIMIT, REPLY_WINDOW
 from desk.inbox.models import Conversation, Delivery, Message, Sender
 from desk.inbox.reply_variables import unfilled_variables
+from desk.orders.models import Order
 from desk.stores.models import WeComCorp
 from desk.wakeup import Wakeup
 
@@ -47,6 +48,7 @@ __all__ = [
     "replies_left",
     "retry_reply",
     "send_auto_reply",
+    "send_order_card",
     "send_reply",
 ]
 
@@ -175,8 +177,11 @@ async def _queue_message(
     author_id: int | None,
     origin: str,
     now: dt.datetime,
+    order_id: str = "",
 ) -> ReplyResult:
-    """Store the outgoing message and its command; the caller has checked everything."""
+    """Store the outgoing message and its command; the caller has checked everything.
+
+    With ``order_id`` the message is that order as a card (``order_share``), ``text`` its caption."""
     message_id = (
         await work.execute(
             sa.insert(_message)
@@ -184,9 +189,9 @@ async def _queue_message(
                 conversation_id=conversation.id,
                 store_id=conversation.store_id,
                 sender=sender,
-                msg_type="text",
+                msg_type="order_share" if order_id else "text",
                 text=text,
-                payload={},
+                payload={"order_share": {"order_id": order_id}} if order_id else {},
                 sent_at=now,
                 author_id=author_id,
                 delivery=Delivery.QUEUED,
@@ -202,6 +207,7 @@ async def _queue_message(
         peer_id=conversation.peer_id,
         text=text,
         corp_id=await _corp_of(work, conversation),
+        order_id=order_id,
     )
     ref = await enqueue(
         work,
@@ -295,6 +301,70 @@ async def send_reply(
         author_id=user.id,
         origin=origin,
         now=now,
+    )
+    await _answered(work, conversation, assignee_id=user.id, origin=origin, now=now)
+    return result
+
+
+async def send_order_card(
+    work: Work,
+    wakeup: Wakeup | None,
+    *,
+    user: User,
+    conversation_id: int,
+    order_id: str,
+    caption: str,
+    request_id: str = "",
+    now: dt.datetime,
+) -> ReplyResult | Invalid:
+    """An agent sends the buyer one of their orders as a card (``order_share``, store chat only).
+
+    Checked like a reply (the platform's window and limit, a colleague's conversation is not
+    answered over their head); the order must be this buyer's, in the conversation's store — a
+    card of another store's order means nothing in this chat. Ends the buyer's wait like a reply.
+    """
+    key = _reply_key(request_id)
+    conversation = await locked_for_change(work, user, conversation_id)
+    if request_id and (existing := await _existing_reply(work, conversation.store_id, key)):
+        return existing
+    if conversation.channel != "commkf":
+        return Invalid({"order": Text("sidebar.error.no_order_card")})
+    owner = (
+        await work.execute(
+            sa.select(Order.buyer_id).where(
+                Order.store_id == conversation.store_id, Order.order_id == order_id
+            )
+        )
+    ).first()
+    if owner is None or conversation.buyer_id is None or owner.buyer_id != conversation.buyer_id:
+        return Invalid({"order": Text("sidebar.error.not_buyers_order")})
+    if conversation.assignee_id not in (None, user.id):
+        name = await _holder_name(work, conversation.assignee_id)
+        return Invalid({"assignee": Text("inbox.reply.error.taken", {"name": name})})
+    if await replies_left(work, conversation, now=now) == 0:
+        return Invalid({"text": _none_left(conversation, now)})
+    origin = user_origin(user.id)
+    if conversation.assignee_id != user.id:
+        await assign_to(
+            work,
+            conversation.id,
+            conversation.store_id,
+            user.id,
+            now=now,
+            origin=origin,
+            expect_assignee=None,
+        )
+    result = await _queue_message(
+        work,
+        wakeup,
+        conversation,
+        text=caption,
+        key=key,
+        sender=Sender.AGENT,
+        author_id=user.id,
+        origin=origin,
+        now=now,
+        order_id=order_id,
     )
     await _answered(work, conversation, assignee_id=user.id, origin=origin, now=now)
     return result
@@ -407,6 +477,7 @@ async def retry_reply(
                 _message.c.delivery,
                 _message.c.text,
                 _message.c.command_id,
+                _message.c.payload,
             ).where(_message.c.id == message_id, _message.c.sender.in_([Sender.AGENT, Sender.AUTO]))
         )
     ).first()
@@ -424,6 +495,8 @@ async def retry_reply(
         peer_id=conversation.peer_id,
         text=row.text,
         corp_id=await _corp_of(work, conversation),
+        # An order card is sent again as the card it was.
+        order_id=str(((row.payload or {}).get("order_share") or {}).get("order_id") or ""),
     )
     ref = await enqueue(
         work,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from desk.accounts.models import User
 from desk.accounts.scoping import store_ids_for
 from desk.audit.service import Actor, open_entry
-from desk.commands.service import enqueue
+from desk.commands.service import enqueue, retry_suffix
 from desk.db import Work
 from desk.errors import Invalid
 from desk.i18n import Message as Text
@@ -77,7 +77,11 @@ async def answer_address_change(
         wakeup,
         store_id=row.store_id,
         kind=kind.name,
-        key=(key or f"{kind.name}:{order_id}:{applied}")[:80],
+        key=(
+            key
+            or f"{kind.name}:{order_id}:{applied}"
+            + await retry_suffix(work, row.store_id, f"order:{order_id}")
+        )[:80],
         payload=msgspec.to_builtins(OrderPayload(order_id=order_id)),
         subject=f"order:{order_id}",
         origin=actor.key,
@@ -122,7 +126,11 @@ async def set_merchant_note(
         wakeup,
         store_id=row.store_id,
         kind=UpdateMerchantNote.name,
-        key=(key or f"note:{order_id}:{hashlib.sha256(note.encode()).hexdigest()[:16]}")[:80],
+        key=(
+            key
+            or f"note:{order_id}:{hashlib.sha256(note.encode()).hexdigest()[:16]}"
+            + await retry_suffix(work, row.store_id, f"order:{order_id}")
+        )[:80],
         payload=msgspec.to_builtins(OrderPayload(order_id=order_id, merchant_notes=note)),
         subject=f"order:{order_id}",
         origin=actor.key,

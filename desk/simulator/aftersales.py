@@ -21,6 +21,7 @@ import random
 from desk.simulator import data, orders
 from desk.simulator.errcodes import (
     AFTERSALE_BAD_ID,
+    AFTERSALE_NEGOTIATE_FIRST,
     AFTERSALE_NOT_FOUND,
     AFTERSALE_REFUND_TOO_OFTEN,
     AFTERSALE_RETURN_ADDRESS_INVALID,
@@ -279,6 +280,8 @@ def reject(
     known = {row[0]: row for row in data.REJECT_REASONS}
     if reject_reason_type not in known:
         raise ApiError(INVALID_ARGS, f"invalid reject_reason_type {reject_reason_type}")
+    if aftersale.status == "MERCHANT_PROCESSING" and aftersale.negotiate_before_reject:
+        raise ApiError(AFTERSALE_NEGOTIATE_FIRST, "must negotiate with the buyer before rejecting")
     if aftersale.status == "MERCHANT_PROCESSING":
         status = "MERCHANT_REJECT_REFUND" if aftersale.type == "REFUND" else "MERCHANT_REJECT_RETURN"
     elif aftersale.status == "MERCHANT_WAIT_RECEIPT":
@@ -364,6 +367,7 @@ def buyer_answers_negotiation(world: World, store: StoreState, aftersale: SimAft
     if aftersale.status != "USER_WAIT_CONFIRM_UPDATE" or aftersale.negotiation is None:
         return
     proposal, aftersale.negotiation = aftersale.negotiation, None
+    aftersale.negotiate_before_reject = False  # negotiated: a rejection is possible now
     kind = proposal.get("merchant_update_type")
     if kind == 1 and world.reaction_rng.random() < 0.6:
         _release_items(store, aftersale)

@@ -236,6 +236,8 @@ class SimAfterSale:
     reject_reason: str = ""
     reject_reason_type: int = 0
     negotiation: dict[str, Any] | None = None
+    negotiate_before_reject: bool = False
+    """The platform refuses a rejection (10021068) until the merchant has negotiated with the buyer."""
     refund_certificates: list[str] = field(default_factory=list)
     deadline_at: int = 0
     """When the merchant's time to review (or to confirm receipt) runs out."""
