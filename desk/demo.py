@@ -194,6 +194,8 @@ async def configure_simulator(runtime: Runtime, simulator: Simulator, desk_url: 
 
 def _banner(settings: Settings, sim_url: str, scenario: str) -> str:
     width = max(len(u.username) for u in DEMO_USERS)
+    pw = max(len(u.password) for u in DEMO_USERS)
+    role = max(len(u.role.value) for u in DEMO_USERS)
     lines = [
         "",
         "desk demo is running",
@@ -203,7 +205,7 @@ def _banner(settings: Settings, sim_url: str, scenario: str) -> str:
         f"  scenario:        {scenario}",
         "  logins:",
         *(
-            f"    {u.username:<{width}}  {u.password:<18} {u.role.value:<8} {u.display_name}"
+            f"    {u.username:<{width}}  {u.password:<{pw}}  {u.role.value:<{role}}  {u.display_name}"
             for u in DEMO_USERS
         ),
         "",
@@ -256,7 +258,7 @@ async def run_demo(options: DemoOptions) -> None:
     async with open_runtime(settings) as seeding:
         seeded = await seed_demo(seeding)
         if seeded:
-            click.echo("seeded 3 stores, a WeCom corp and 4 users")
+            click.echo(f"seeded {len(DEMO_STORES)} stores, a WeCom corp and {len(DEMO_USERS)} users")
         from desk.simulator import Simulator
 
         simulator = Simulator(seed=options.seed)
