@@ -118,6 +118,7 @@ async def request_interception(
     """Ask to stop the parcel of a refund-only request on a shipped order; the interception's id.
 
     ``key`` (an API caller's) names the courier command; by default the interception does.
+
     Refused for a request that is not refund-only, not awaiting the merchant, or whose order has
     not shipped (then approving the refund is enough) or has no waybill.
     """
