@@ -26,6 +26,7 @@ __all__ = [
     "export_files",
     "import_rules",
     "read_dir",
+    "set_enabled",
     "stored_rules",
     "write_dir",
 ]
@@ -147,6 +148,39 @@ async def import_rules(
                 )
             )
     return ImportReport(created=created, updated=updated, unchanged=unchanged)
+
+
+async def set_enabled(
+    work: Work, rule_id: str, enabled: bool, *, saved_by: str, now: dt.datetime | None = None
+) -> int | None:
+    """Switch a rule on or off (its kill switch), as a new version; None when there is no such rule.
+
+    Returns the version now in force (unchanged when it already was as asked).
+    """
+    row = (
+        await work.execute(
+            sa.select(_rule.c.id, _rule.c.version, _rule.c.body).where(_rule.c.rule_id == rule_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    rule = msgspec.convert(row.body, Rule)
+    if rule.enabled == enabled:
+        return int(row.version)
+    now = now or utcnow()
+    body = _body(msgspec.structs.replace(rule, enabled=enabled))
+    version = row.version + 1
+    await work.execute(
+        _rule.update()
+        .where(_rule.c.id == row.id)
+        .values(version=version, body=body, enabled=enabled, updated_at=now)
+    )
+    await work.execute(
+        _version.insert().values(
+            rule_pk=row.id, version=version, body=body, saved_by=saved_by, created_at=now
+        )
+    )
+    return version
 
 
 async def stored_rules(work: Work, *, enabled_only: bool = False) -> list[StoredRule]:

@@ -1,0 +1,122 @@
+"""Reading the facts a rule is evaluated against, from the desk's tables (the engine's side).
+
+Only what the event names is read; what the desk does not know stays None, and conditions over it
+are unknown (never true). The after-sale and order are the desk's copies: an auto-approval is
+still checked against the platform by the command runner, which re-reads the after-sale first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from desk.aftersales.models import AfterSale
+from desk.db import Work
+from desk.orders.models import BuyerTag, Order, OrderLine
+from desk.rules.facts import AfterSaleFacts, BuyerFacts, Event, Facts, OrderFacts
+from desk.rules.model import TriggerEvent
+from desk.stores.models import Store
+
+__all__ = ["Gathered", "gather"]
+
+_aftersale = AfterSale.__table__
+_order = Order.__table__
+_line = OrderLine.__table__
+_tag = BuyerTag.__table__
+_store = Store.__table__
+
+
+class Gathered:
+    """An event with its facts, and the subject the rule run names (``aftersale:<id>``)."""
+
+    __slots__ = ("buyer_id", "event", "facts", "subject")
+
+    def __init__(self, event: Event, facts: Facts, subject: str, buyer_id: int | None = None) -> None:
+        self.event, self.facts, self.subject, self.buyer_id = event, facts, subject, buyer_id
+
+
+async def _order_facts(work: Work, store_id: int, order_id: str) -> OrderFacts | None:
+    row = (
+        await work.execute(
+            sa.select(
+                _order.c.id, _order.c.order_id, _order.c.status, _order.c.pay_time, _order.c.order_price
+            ).where(_order.c.store_id == store_id, _order.c.order_id == order_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    lines = (
+        await work.execute(sa.select(_line.c.sku_id, _line.c.product_id).where(_line.c.order_pk == row.id))
+    ).all()
+    return OrderFacts(
+        order_id=row.order_id,
+        status=row.status,
+        paid_at=row.pay_time,
+        amount_fen=row.order_price,
+        sku_ids=tuple(line.sku_id for line in lines),
+        product_ids=tuple(line.product_id for line in lines),
+    )
+
+
+async def _buyer_facts(
+    work: Work, store_id: int, buyer_id: int | None, now: dt.datetime
+) -> BuyerFacts | None:
+    if buyer_id is None:
+        return None
+    tags = (await work.execute(sa.select(_tag.c.tag).where(_tag.c.buyer_id == buyer_id))).scalars().all()
+    recent = (
+        await work.execute(
+            sa.select(sa.func.count())
+            .select_from(_aftersale)
+            .where(
+                _aftersale.c.store_id == store_id,
+                _aftersale.c.buyer_id == buyer_id,
+                _aftersale.c.create_time >= now - dt.timedelta(days=30),
+            )
+        )
+    ).scalar_one()
+    return BuyerFacts(tags=tuple(tags), aftersales_30d=int(recent))
+
+
+async def gather(
+    work: Work, *, store_id: int, event: TriggerEvent, payload: dict[str, Any], now: dt.datetime
+) -> Gathered | None:
+    """The event and facts of a queued trigger; None when its subject is gone (store or row deleted)."""
+    store = (
+        await work.execute(
+            sa.select(_store.c.appid, _store.c.name, _store.c.timezone).where(_store.c.id == store_id)
+        )
+    ).first()
+    if store is None:
+        return None
+    base = Event(
+        trigger=event, store_id=store_id, store_appid=store.appid, wait_seconds=payload.get("wait_seconds")
+    )
+    if event in (TriggerEvent.AFTERSALE_CREATED, TriggerEvent.AFTERSALE_UPDATED):
+        row = (
+            await work.execute(sa.select(_aftersale).where(_aftersale.c.id == payload["aftersale_pk"]))
+        ).first()
+        if row is None:
+            return None
+        facts = Facts(
+            now=now,
+            timezone=store.timezone,
+            store_name=store.name,
+            aftersale=AfterSaleFacts(
+                after_sale_order_id=row.after_sale_order_id,
+                type=row.type,
+                status=row.status,
+                reason=row.reason,
+                reason_text=row.reason_text,
+                refund_amount_fen=row.refund_amount,
+                sku_id=row.sku_id,
+                product_id=row.product_id,
+            ),
+            order=await _order_facts(work, store_id, row.order_id),
+            buyer=await _buyer_facts(work, store_id, row.buyer_id, now),
+        )
+        return Gathered(base, facts, f"aftersale:{row.after_sale_order_id}", row.buyer_id)
+    # Other triggers are not queued yet (message, waiting and order triggers come with their hooks).
+    return Gathered(base, Facts(now=now, timezone=store.timezone, store_name=store.name), "")
