@@ -24,7 +24,7 @@ from desk.clock import Clock
 from desk.db import Database
 from desk.leases import LeaseQueue, QueueStates, RetryPolicy
 from desk.rules.actions import DEFAULT_FUSE_PER_HOUR, EXECUTORS, ActionContext, ActionOutcome
-from desk.rules.evaluate import RuleOutcome, evaluate
+from desk.rules.evaluate import Compiled, RuleOutcome, evaluate
 from desk.rules.gather import Gathered, gather
 from desk.rules.model import Rule, TriggerEvent
 from desk.rules.models import RuleRow, RuleRun, RuleTrigger, TriggerState
@@ -46,21 +46,42 @@ class _OrderNotYetStoredError(Exception):
     pass
 
 
-class _Loaded(msgspec.Struct, frozen=True):
-    pk: int
-    version: int
-    rule: Rule
+class _Loaded:
+    __slots__ = ("compiled", "pk", "version")
+
+    def __init__(self, pk: int, version: int, compiled: Compiled) -> None:
+        self.pk, self.version, self.compiled = pk, version, compiled
+
+    @property
+    def rule(self) -> Rule:
+        return self.compiled.rule
 
 
-async def _enabled_rules(conn: AsyncConnection) -> dict[str, _Loaded]:
-    rows = await conn.execute(
-        sa.select(_rule.c.id, _rule.c.version, _rule.c.body).where(_rule.c.enabled.is_(True))
-    )
-    loaded = {}
-    for row in rows:
-        rule = msgspec.convert(row.body, Rule)
-        loaded[rule.id] = _Loaded(row.id, row.version, rule)
-    return loaded
+class _RuleCache:
+    """Enabled rules, compiled once per version: each trigger reads only ids and versions."""
+
+    def __init__(self) -> None:
+        self._by_version: dict[tuple[int, int], _Loaded] = {}
+
+    async def enabled(self, conn: AsyncConnection) -> dict[str, _Loaded]:
+        current = (
+            await conn.execute(sa.select(_rule.c.id, _rule.c.version).where(_rule.c.enabled.is_(True)))
+        ).all()
+        wanted = {(row.id, row.version) for row in current}
+        missing = wanted - self._by_version.keys()
+        if missing:
+            rows = await conn.execute(
+                sa.select(_rule.c.id, _rule.c.version, _rule.c.body).where(
+                    _rule.c.id.in_([pk for pk, _ in missing])
+                )
+            )
+            for row in rows:
+                self._by_version[(row.id, row.version)] = _Loaded(
+                    row.id, row.version, Compiled(msgspec.convert(row.body, Rule))
+                )
+        # Old versions go: the cache holds what is enabled now, nothing more.
+        self._by_version = {key: value for key, value in self._by_version.items() if key in wanted}
+        return {loaded.rule.id: loaded for loaded in self._by_version.values()}
 
 
 def _run_outcome(results: list[ActionOutcome]) -> str:
@@ -111,6 +132,7 @@ class RuleEngine:
             ],
             now=clock.now,
         )
+        self._rules = _RuleCache()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -175,8 +197,8 @@ class RuleEngine:
             # The after-sale's push can beat its order's: wait a little for the order rather than
             # evaluate without it (conditions over it would be unknown, and nothing approved).
             raise _OrderNotYetStoredError(gathered.facts.aftersale.after_sale_order_id)
-        rules = await _enabled_rules(conn)
-        evaluation = evaluate([r.rule for r in rules.values()], gathered.event, gathered.facts)
+        rules = await self._rules.enabled(conn)
+        evaluation = evaluate([r.compiled for r in rules.values()], gathered.event, gathered.facts)
         for outcome in evaluation.outcomes:
             if outcome.matched:
                 await self._carry_out(

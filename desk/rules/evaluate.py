@@ -20,7 +20,16 @@ from desk.rules.conditions import CHECKS
 from desk.rules.facts import Event, Facts
 from desk.rules.model import Action, Approve, Condition, Reject, Rule, Stop, TriggerEvent
 
-__all__ = ["Evaluation", "PlannedAction", "RuleOutcome", "Seen", "applies", "evaluate", "evaluate_rule"]
+__all__ = [
+    "Compiled",
+    "Evaluation",
+    "PlannedAction",
+    "RuleOutcome",
+    "Seen",
+    "applies",
+    "evaluate",
+    "evaluate_rule",
+]
 
 
 class Seen(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,50 +75,79 @@ def applies(rule: Rule, event: Event) -> bool:
     return rule.stores == "all" or event.store_appid in rule.stores
 
 
-def _check(node: Condition, path: str, event: Event, facts: Facts, seen: list[Seen]) -> bool | None:
-    """Three-valued: True, False, or None (unknown). Every child is checked, for the record."""
+# A condition tree compiled once per rule version: each node knows its kind and its path, so
+# evaluating does not search a node's fields for the one that is set (the evaluator's hot path).
+_Node = tuple[str, str, Any, Any]
+"""``(kind, path, payload, check)``: kind ``all`` / ``any`` / ``not`` or a predicate's name."""
+
+
+def _compile(node: Condition, path: str) -> _Node:
     if node.all is not None:
-        results = [_check(c, f"{path}.all[{i}]", event, facts, seen) for i, c in enumerate(node.all)]
-        if any(r is False for r in results):
-            return False
-        return True if all(r is True for r in results) else None
+        return ("all", path, [_compile(c, f"{path}.all[{i}]") for i, c in enumerate(node.all)], None)
     if node.any is not None:
-        results = [_check(c, f"{path}.any[{i}]", event, facts, seen) for i, c in enumerate(node.any)]
-        if any(r is True for r in results):
-            return True
-        return False if all(r is False for r in results) else None
+        return ("any", path, [_compile(c, f"{path}.any[{i}]") for i, c in enumerate(node.any)], None)
     if node.not_ is not None:
-        inner = _check(node.not_, f"{path}.not", event, facts, seen)
-        return None if inner is None else not inner
+        return ("not", path, _compile(node.not_, f"{path}.not"), None)
     for name, check in CHECKS.items():
         value = getattr(node, name)
         if value is not None:
-            held, observed = check(value, event, facts)
-            seen.append(Seen(path=f"{path}.{name}", predicate=name, held=held, value=observed))
-            return held
+            return (name, f"{path}.{name}", value, check)
     raise AssertionError(f"{path}: a condition with nothing set (model.problems refuses these)")
 
 
-def evaluate_rule(rule: Rule, event: Event, facts: Facts) -> tuple[bool, list[Seen]]:
+class Compiled:
+    """A rule with its conditions compiled (the engine keeps these per rule version)."""
+
+    __slots__ = ("rule", "tree")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.tree = None if rule.conditions is None else _compile(rule.conditions, "conditions")
+
+
+def _check(node: _Node, event: Event, facts: Facts, seen: list[Seen]) -> bool | None:
+    """Three-valued: True, False, or None (unknown). Every child is checked, for the record."""
+    kind, path, payload, check = node
+    if check is not None:
+        held, observed = check(payload, event, facts)
+        seen.append(Seen(path=path, predicate=kind, held=held, value=observed))
+        return held
+    if kind == "not":
+        inner = _check(payload, event, facts, seen)
+        return None if inner is None else not inner
+    results = [_check(child, event, facts, seen) for child in payload]
+    if kind == "all":
+        if False in results:
+            return False
+        return True if all(r is True for r in results) else None
+    if True in results:
+        return True
+    return False if all(r is False for r in results) else None
+
+
+def evaluate_rule(rule: Rule | Compiled, event: Event, facts: Facts) -> tuple[bool, list[Seen]]:
     """Whether ``rule``'s conditions are true for the facts, and every predicate as seen."""
+    compiled = rule if isinstance(rule, Compiled) else Compiled(rule)
     seen: list[Seen] = []
-    if rule.conditions is None:
+    if compiled.tree is None:
         return True, seen
-    return _check(rule.conditions, "conditions", event, facts, seen) is True, seen
+    return _check(compiled.tree, event, facts, seen) is True, seen
 
 
-def _ordered(rules: Iterable[Rule]) -> list[Rule]:
-    return sorted(rules, key=lambda r: (r.priority, r.id))
+def _ordered(rules: Iterable[Compiled]) -> list[Compiled]:
+    return sorted(rules, key=lambda c: (c.rule.priority, c.rule.id))
 
 
-def evaluate(rules: Sequence[Rule], event: Event, facts: Facts) -> Evaluation:
+def evaluate(rules: Sequence[Rule | Compiled], event: Event, facts: Facts) -> Evaluation:
     """What ``rules`` do about ``event`` given ``facts`` (see the module's docstring)."""
     if event.caused_by_rule:
         return Evaluation(outcomes=[])
     outcomes: list[RuleOutcome] = []
     decided_by = ""
-    for rule in _ordered(r for r in rules if applies(r, event)):
-        matched, seen = evaluate_rule(rule, event, facts)
+    compiled = (r if isinstance(r, Compiled) else Compiled(r) for r in rules)
+    for entry in _ordered(c for c in compiled if applies(c.rule, event)):
+        rule = entry.rule
+        matched, seen = evaluate_rule(entry, event, facts)
         if not matched:
             outcomes.append(RuleOutcome(rule_id=rule.id, matched=False, seen=seen))
             continue

@@ -153,3 +153,18 @@ async def test_a_failing_action_does_not_stop_the_others(platform: Platform) -> 
     assert statuses[1] == ("tag_buyer", "done")
     assert statuses[2] == ("approve", "superseded")
     assert msgspec.json.encode(run.actions)
+
+
+async def test_an_order_shipped_between_the_request_and_the_evaluation_is_not_approved(
+    platform: Platform,
+) -> None:
+    await install_defaults(platform, REFUND_RULE)
+    _, aftersale = await requested(platform, "REFUND")
+    platform.sim.ship_order(platform.appids[0], aftersale.order_id)
+    await platform.settle()
+    await engine(platform).run_due()
+    await runner(platform).drain()
+    assert platform.sim.api.calls_by_path[ACCEPT] == 0
+    assert await rows(platform, RuleRun.__table__) == []
+    (trigger,) = await rows(platform, RuleTrigger.__table__)
+    assert trigger.state == TriggerState.DONE
