@@ -15,6 +15,7 @@ from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.rules.files import RuleFileError, load
 from desk.rules.model import Rule
 from desk.rules.storage import ImportReport, export_files, import_rules, read_dir, write_dir
+from desk.rules.warnings import warnings_for
 
 __all__ = ["rules"]
 
@@ -43,6 +44,8 @@ def check(file: Path) -> None:
         loaded = load(text, str(file))
     except RuleFileError as exc:
         raise _errors(exc) from None
+    for _, path, message in warnings_for(loaded):
+        click.echo(f"{file}: warning: {path}: {message}", err=True)
     click.echo(f"{file}: {len(loaded)} rule{'s' if len(loaded) != 1 else ''}, all valid")
 
 
@@ -56,6 +59,11 @@ def import_(directory: Path) -> None:
         raise _errors(exc) from None
     if not files:
         raise fail(f"{directory}: no *.toml rule files here", code=1)
+    # Contradictions can span files: look at every rule at once, name each by its own file.
+    everything = [(name, i, rule) for name, rules in files.items() for i, rule in enumerate(rules)]
+    for index, _path, message in warnings_for([rule for _, _, rule in everything]):
+        name, i, _ = everything[index]
+        click.echo(f"{directory / name}: warning: rules[{i}]{_path.split(']', 1)[1]}: {message}", err=True)
     settings = load_cli_settings()
 
     async def save() -> ImportReport:
