@@ -55,7 +55,12 @@ class Background:
             runtime.db, runtime.clock, TIMER_HANDLERS, name=self.processing.worker.name, wakeup=runtime.wakeup
         )
         self.rules = RuleEngine(
-            runtime.db, runtime.clock, name=self.processing.worker.name, wakeup=runtime.wakeup
+            runtime.db,
+            runtime.clock,
+            name=self.processing.worker.name,
+            wakeup=runtime.wakeup,
+            enabled=runtime.settings.rules_enabled,
+            fuse_per_hour=runtime.settings.rules_fuse_per_hour,
         )
         self.sweeper = inbox_sweep.InboxSweeper(
             runtime.db, runtime.clock, auto_resolve_hours=runtime.settings.auto_resolve_hours

@@ -23,11 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from desk.clock import Clock
 from desk.db import Database
 from desk.leases import LeaseQueue, QueueStates, RetryPolicy
+from desk.paths import RULES_DIR
 from desk.rules.actions import DEFAULT_FUSE_PER_HOUR, EXECUTORS, ActionContext, ActionOutcome
 from desk.rules.evaluate import Compiled, RuleOutcome, evaluate
+from desk.rules.files import RuleFileError
 from desk.rules.gather import Gathered, gather
 from desk.rules.model import Rule, TriggerEvent
 from desk.rules.models import RuleRow, RuleRun, RuleTrigger, TriggerState
+from desk.rules.storage import load_defaults_if_new
 from desk.wakeup import Wakeup
 
 __all__ = ["RuleEngine"]
@@ -108,7 +111,10 @@ class RuleEngine:
         poll_s: float = 0.5,
         fuse_per_hour: int = DEFAULT_FUSE_PER_HOUR,
         lease_s: float = 60.0,
+        enabled: bool = True,
     ) -> None:
+        self.enabled = enabled
+        """The global kill switch (``DESK_RULES_ENABLED``): off closes triggers unevaluated."""
         self.db = db
         self.clock = clock
         self.wakeup = wakeup
@@ -136,7 +142,21 @@ class RuleEngine:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.load_defaults()
         self._task = asyncio.create_task(self._loop(), name="rule-engine")
+
+    async def load_defaults(self) -> None:
+        """Load the shipped rules on the desk's first start (see :func:`load_defaults_if_new`)."""
+        try:
+            async with self.db.transaction() as conn:
+                report = await load_defaults_if_new(conn, RULES_DIR)
+        except sa.exc.IntegrityError:
+            return  # another worker starting at the same moment loaded them
+        except RuleFileError as exc:  # a broken install: say so, run without defaults
+            log.error("the shipped rules in %s do not load:\n%s", RULES_DIR, exc)
+            return
+        if report is not None:
+            log.info("loaded %d default rules from %s", len(report.created), RULES_DIR)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -179,6 +199,8 @@ class RuleEngine:
         return 1
 
     async def _evaluate(self, conn: AsyncConnection, row: Any) -> None:
+        if not self.enabled:
+            return  # switched off: closed without a run, and not replayed when switched back on
         now = self.clock.now()
         gathered = await gather(
             conn,

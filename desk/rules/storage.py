@@ -25,6 +25,7 @@ __all__ = [
     "StoredRule",
     "export_files",
     "import_rules",
+    "load_defaults_if_new",
     "read_dir",
     "set_enabled",
     "stored_rules",
@@ -181,6 +182,17 @@ async def set_enabled(
         )
     )
     return version
+
+
+async def load_defaults_if_new(work: Work, directory: Path) -> ImportReport | None:
+    """Import the shipped rules when the desk has never had any (its first start).
+
+    "Never": no rule versions at all, so rules an admin deleted do not come back. None when
+    nothing was loaded. Each default's own ``enabled`` holds: money-moving ones ship disabled.
+    """
+    if (await work.execute(sa.select(_version.c.id).limit(1))).first() is not None:
+        return None
+    return await import_rules(work, read_dir(directory), saved_by="defaults")
 
 
 async def stored_rules(work: Work, *, enabled_only: bool = False) -> list[StoredRule]:

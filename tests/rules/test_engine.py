@@ -15,7 +15,7 @@ from desk.clock import ManualClock
 from desk.commands.models import OutboundCommand
 from desk.db import utcnow
 from desk.rules.engine import RuleEngine
-from desk.rules.models import RuleRun, RuleTrigger, TriggerState
+from desk.rules.models import RuleRow, RuleRun, RuleTrigger, TriggerState
 from desk.rules.storage import import_rules, read_dir, set_enabled
 from tests.aftersales.test_actions import ACCEPT, requested, runner
 from tests.ingest.conftest import Platform
@@ -85,9 +85,9 @@ async def test_a_trigger_claimed_by_a_worker_that_died_is_evaluated_once_by_anot
         claimed = await dead.queue.claim(conn, 10)  # claimed and committed, then kill -9
     assert len(claimed) == 1
     alive = RuleEngine(platform.runtime.db, clock, name="alive", lease_s=30)
-    assert await alive.run_due() == 0  # the lease still holds
+    assert await alive.run_due() == 0, await rows(platform, RuleTrigger.__table__)  # the lease holds
     clock.advance(31)
-    assert await alive.run_due() == 1
+    assert await alive.run_due() == 1, await rows(platform, RuleTrigger.__table__)
     # The dead worker coming back cannot apply it a second time.
     assert await dead._handle(claimed[0]) == 0
     await runner(platform).drain()
@@ -168,3 +168,32 @@ async def test_an_order_shipped_between_the_request_and_the_evaluation_is_not_ap
     assert await rows(platform, RuleRun.__table__) == []
     (trigger,) = await rows(platform, RuleTrigger.__table__)
     assert trigger.state == TriggerState.DONE
+
+
+async def test_the_global_kill_switch_closes_triggers_without_acting(platform: Platform) -> None:
+    await install_defaults(platform, REFUND_RULE)
+    await requested(platform, "REFUND")
+    assert await engine(platform, enabled=False).run_due() == 1
+    assert await engine(platform).run_due() == 0  # not replayed when switched back on
+    await runner(platform).drain()
+    assert platform.sim.api.calls_by_path[ACCEPT] == 0
+    assert await rows(platform, RuleRun.__table__) == []
+
+
+async def test_the_shipped_rules_are_loaded_on_first_start_only(platform: Platform) -> None:
+    first = engine(platform)
+    await first.load_defaults()
+    stored = await rows(platform, RuleRow.__table__)
+    assert len(stored) == 8
+    assert {r.rule_id for r in stored if r.enabled} == {
+        "welcome",
+        "placate-90s",
+        "tag-size",
+        "tag-logistics",
+        "tag-refund",
+        "tag-address",
+    }
+    async with platform.runtime.db.transaction() as conn:
+        await conn.execute(sa.delete(RuleRow.__table__).where(RuleRow.rule_id == "welcome"))
+    await engine(platform, "engine-b").load_defaults()  # a later start: what an admin deleted stays gone
+    assert len(await rows(platform, RuleRow.__table__)) == 7
