@@ -24,9 +24,10 @@ from desk.aftersales.status import AfterSaleAction
 from desk.audit.service import Actor, refused
 from desk.db import insert_for, utcnow
 from desk.errors import Invalid
+from desk.inbox.replies import send_auto_reply
 from desk.orders.models import BuyerTag
 from desk.rules.gather import Gathered
-from desk.rules.model import Approve, Reject, Rule, TagBuyer
+from desk.rules.model import Approve, Reject, Reply, Rule, TagBuyer
 from desk.rules.models import RuleRun
 from desk.wakeup import Wakeup
 
@@ -61,6 +62,7 @@ class ActionContext:
         "now",
         "rule",
         "rule_pk",
+        "trigger_pk",
         "version",
         "wakeup",
     )
@@ -76,7 +78,9 @@ class ActionContext:
         gathered: Gathered,
         now: dt.datetime,
         fuse_per_hour: int,
+        trigger_pk: int,
     ) -> None:
+        self.trigger_pk = trigger_pk
         self.conn, self.wakeup, self.rule, self.rule_pk, self.version = conn, wakeup, rule, rule_pk, version
         self.gathered, self.now, self.fuse_per_hour = gathered, now, fuse_per_hour
         self.approvals_so_far = 0
@@ -183,6 +187,46 @@ async def _tag_buyer(ctx: ActionContext, action: TagBuyer, index: int) -> Action
     return ActionOutcome(index=index, type="tag_buyer", status="done", detail=action.tag)
 
 
+class _Variables(dict[str, str]):
+    # A variable the event has no value for is left empty rather than failing the reply.
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def reply_text(template: str, gathered: Gathered) -> str:
+    """A reply's text with its ``{variables}`` filled from the event (see ``REPLY_VARIABLES``)."""
+    facts = gathered.facts
+    values = _Variables(
+        buyer_nickname=facts.buyer.nickname if facts.buyer else "",
+        store_name=facts.store_name,
+        order_id=facts.order.order_id if facts.order else "",
+        after_sale_order_id=facts.aftersale.after_sale_order_id if facts.aftersale else "",
+        wait_seconds=str(gathered.event.wait_seconds or ""),
+    )
+    return template.format_map(values)
+
+
+async def _reply(ctx: ActionContext, action: Reply, index: int) -> ActionOutcome:
+    conversation = ctx.gathered.conversation
+    if conversation is None:
+        return ActionOutcome(
+            index=index, type="reply", status="skipped", detail="no conversation in this event"
+        )
+    result = await send_auto_reply(
+        ctx.conn,
+        ctx.wakeup,
+        conversation=conversation,
+        text=reply_text(action.text, ctx.gathered),
+        # One reply per trigger and action, however often the trigger is evaluated.
+        key=f"rule:{ctx.trigger_pk}:{index}",
+        origin=ctx.actor.key,
+        now=ctx.now,
+    )
+    if isinstance(result, Invalid):
+        return ActionOutcome(index=index, type="reply", status="skipped", detail=_invalid(result))
+    return ActionOutcome(index=index, type="reply", status="done", detail=f"message {result.message_id}")
+
+
 async def _handover(ctx: ActionContext, action: Any, index: int) -> ActionOutcome:
     return ActionOutcome(
         index=index, type="handover_wecom", status="skipped", detail="rules.outcome.not_connected"
@@ -209,7 +253,7 @@ EXECUTORS: dict[str, Executor] = {
     "tag_buyer": _tag_buyer,
     "handover_wecom": _handover,
     "stop": _stop,
-    "reply": _not_wired("reply"),
+    "reply": _reply,
     "assign": _not_wired("assign"),
     "send_wecom_card": _not_wired("send_wecom_card"),
     "notify_agents": _not_wired("notify_agents"),

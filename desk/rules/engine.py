@@ -251,6 +251,7 @@ class RuleEngine:
             gathered=gathered,
             now=now,
             fuse_per_hour=self.fuse_per_hour,
+            trigger_pk=trigger_pk,
         )
         results: list[ActionOutcome] = []
         for planned in outcome.actions:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 
 from desk.aftersales.models import AfterSale
 from desk.db import Work
-from desk.orders.models import BuyerTag, Order, OrderLine
+from desk.inbox.access import ConversationState
+from desk.inbox.models import Conversation, Message
+from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
 from desk.rules.facts import AfterSaleFacts, BuyerFacts, Event, Facts, OrderFacts
 from desk.rules.model import TriggerEvent
 from desk.stores.models import Store
@@ -26,15 +29,27 @@ _order = Order.__table__
 _line = OrderLine.__table__
 _tag = BuyerTag.__table__
 _store = Store.__table__
+_buyer = Buyer.__table__
+_message = Message.__table__
+_conversation_table = Conversation.__table__
 
 
 class Gathered:
     """An event with its facts, and the subject the rule run names (``aftersale:<id>``)."""
 
-    __slots__ = ("buyer_id", "event", "facts", "subject")
+    __slots__ = ("buyer_id", "conversation", "event", "facts", "subject")
 
-    def __init__(self, event: Event, facts: Facts, subject: str, buyer_id: int | None = None) -> None:
+    def __init__(
+        self,
+        event: Event,
+        facts: Facts,
+        subject: str,
+        buyer_id: int | None = None,
+        conversation: ConversationState | None = None,
+    ) -> None:
         self.event, self.facts, self.subject, self.buyer_id = event, facts, subject, buyer_id
+        self.conversation = conversation
+        """The buyer's conversation, for replies (message and waiting triggers)."""
 
 
 async def _order_facts(work: Work, store_id: int, order_id: str) -> OrderFacts | None:
@@ -118,5 +133,47 @@ async def gather(
             buyer=await _buyer_facts(work, store_id, row.buyer_id, now),
         )
         return Gathered(base, facts, f"aftersale:{row.after_sale_order_id}", row.buyer_id)
-    # Other triggers are not queued yet (message, waiting and order triggers come with their hooks).
+    if event in (TriggerEvent.MESSAGE_RECEIVED, TriggerEvent.BUYER_FIRST_CONSULTATION):
+        conversation = await _conversation(work, payload["conversation_id"])
+        if conversation is None:
+            return None
+        text = (
+            await work.execute(sa.select(_message.c.text).where(_message.c.id == payload["message_id"]))
+        ).scalar_one_or_none()
+        buyer = await _buyer_facts(work, store_id, conversation.buyer_id, now)
+        nickname = ""
+        if conversation.buyer_id is not None:
+            nickname = (
+                await work.execute(sa.select(_buyer.c.nickname).where(_buyer.c.id == conversation.buyer_id))
+            ).scalar_one_or_none() or ""
+        facts = Facts(
+            now=now,
+            timezone=store.timezone,
+            store_name=store.name,
+            buyer=msgspec.structs.replace(buyer, nickname=nickname) if buyer else None,
+            message_text=text,
+        )
+        return Gathered(base, facts, f"conversation:{conversation.id}", conversation.buyer_id, conversation)
+    # Order and waiting triggers are not queued yet (they come with their hooks).
     return Gathered(base, Facts(now=now, timezone=store.timezone, store_name=store.name), "")
+
+
+async def _conversation(work: Work, conversation_id: int) -> ConversationState | None:
+    c = _conversation_table.c
+    row = (
+        await work.execute(
+            sa.select(
+                c.id,
+                c.store_id,
+                c.channel,
+                c.peer_id,
+                c.buyer_id,
+                c.assignee_id,
+                c.status,
+                c.waiting_since,
+                c.deadline_at,
+                c.last_buyer_message_at,
+            ).where(c.id == conversation_id)
+        )
+    ).first()
+    return None if row is None else ConversationState(**row._asdict())
