@@ -60,6 +60,7 @@ class Background:
             name=self.processing.worker.name,
             wakeup=runtime.wakeup,
             enabled=runtime.settings.rules_enabled,
+            load_defaults=runtime.settings.rules_load_defaults,
             fuse_per_hour=runtime.settings.rules_fuse_per_hour,
         )
         self.sweeper = inbox_sweep.InboxSweeper(

@@ -100,6 +100,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     rules_enabled: bool = True
     """The global kill switch of automation rules. Off: triggers are still recorded, but each is
     closed without evaluating any rule (switching back on does not replay what happened meanwhile)."""
+    rules_load_defaults: bool = True
+    """Load the shipped rules (``rules/``) into a desk that has never had any, when a worker starts."""
     rules_fuse_per_hour: int = 200
     """At most this many auto-approvals per rule and store within an hour; beyond, the rule holds back."""
     reconcile_interval_s: float = 600.0

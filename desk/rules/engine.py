@@ -112,7 +112,9 @@ class RuleEngine:
         fuse_per_hour: int = DEFAULT_FUSE_PER_HOUR,
         lease_s: float = 60.0,
         enabled: bool = True,
+        load_defaults: bool = True,
     ) -> None:
+        self.load_defaults_on_start = load_defaults
         self.enabled = enabled
         """The global kill switch (``DESK_RULES_ENABLED``): off closes triggers unevaluated."""
         self.db = db
@@ -142,7 +144,8 @@ class RuleEngine:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.load_defaults()
+        if self.load_defaults_on_start:
+            await self.load_defaults()
         self._task = asyncio.create_task(self._loop(), name="rule-engine")
 
     async def load_defaults(self) -> None:

@@ -8,6 +8,7 @@ still checked against the platform by the command runner, which re-reads the aft
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -95,67 +96,114 @@ async def _buyer_facts(
     return BuyerFacts(tags=tuple(tags), aftersales_30d=int(recent))
 
 
+class _Store(msgspec.Struct, frozen=True):
+    appid: str
+    name: str
+    timezone: str
+
+
+def _facts(store: _Store, now: dt.datetime, **known: Any) -> Facts:
+    return Facts(now=now, timezone=store.timezone, store_name=store.name, **known)
+
+
+async def _for_aftersale(
+    work: Work, store: _Store, event: Event, payload: dict[str, Any], now: dt.datetime
+) -> Gathered | None:
+    row = (
+        await work.execute(sa.select(_aftersale).where(_aftersale.c.id == payload["aftersale_pk"]))
+    ).first()
+    if row is None:
+        return None
+    aftersale = AfterSaleFacts(
+        after_sale_order_id=row.after_sale_order_id,
+        type=row.type,
+        status=row.status,
+        reason=row.reason,
+        reason_text=row.reason_text,
+        refund_amount_fen=row.refund_amount,
+        sku_id=row.sku_id,
+        product_id=row.product_id,
+    )
+    facts = _facts(
+        store,
+        now,
+        aftersale=aftersale,
+        order=await _order_facts(work, event.store_id, row.order_id),
+        buyer=await _buyer_facts(work, event.store_id, row.buyer_id, now),
+    )
+    return Gathered(event, facts, f"aftersale:{row.after_sale_order_id}", row.buyer_id)
+
+
+async def _for_message(
+    work: Work, store: _Store, event: Event, payload: dict[str, Any], now: dt.datetime
+) -> Gathered | None:
+    conversation = await _conversation(work, payload["conversation_id"])
+    if conversation is None:
+        return None
+    text = (
+        await work.execute(sa.select(_message.c.text).where(_message.c.id == payload["message_id"]))
+    ).scalar_one_or_none()
+    buyer = await _buyer_facts(work, event.store_id, conversation.buyer_id, now)
+    if buyer is not None:
+        nickname = (
+            await work.execute(sa.select(_buyer.c.nickname).where(_buyer.c.id == conversation.buyer_id))
+        ).scalar_one_or_none()
+        buyer = msgspec.structs.replace(buyer, nickname=nickname or "")
+    facts = _facts(store, now, buyer=buyer, message_text=text)
+    return Gathered(event, facts, f"conversation:{conversation.id}", conversation.buyer_id, conversation)
+
+
+async def _for_order(
+    work: Work, store: _Store, event: Event, payload: dict[str, Any], now: dt.datetime
+) -> Gathered | None:
+    row = (
+        await work.execute(
+            sa.select(_order.c.order_id, _order.c.buyer_id).where(_order.c.id == payload["order_pk"])
+        )
+    ).first()
+    if row is None:
+        return None
+    facts = _facts(
+        store,
+        now,
+        order=await _order_facts(work, event.store_id, row.order_id),
+        buyer=await _buyer_facts(work, event.store_id, row.buyer_id, now),
+    )
+    return Gathered(event, facts, f"order:{row.order_id}", row.buyer_id)
+
+
+_Gatherer = Callable[[Work, _Store, Event, dict[str, Any], dt.datetime], Awaitable[Gathered | None]]
+_GATHERERS: dict[TriggerEvent, _Gatherer] = {
+    TriggerEvent.AFTERSALE_CREATED: _for_aftersale,
+    TriggerEvent.AFTERSALE_UPDATED: _for_aftersale,
+    TriggerEvent.MESSAGE_RECEIVED: _for_message,
+    TriggerEvent.BUYER_FIRST_CONSULTATION: _for_message,
+    TriggerEvent.ORDER_PAID: _for_order,
+    TriggerEvent.ORDER_SHIPPED: _for_order,
+}
+"""How each trigger's facts are read (``conversation.waiting`` is not queued yet: it comes with
+the reply timers)."""
+
+
 async def gather(
     work: Work, *, store_id: int, event: TriggerEvent, payload: dict[str, Any], now: dt.datetime
 ) -> Gathered | None:
     """The event and facts of a queued trigger; None when its subject is gone (store or row deleted)."""
-    store = (
+    row = (
         await work.execute(
             sa.select(_store.c.appid, _store.c.name, _store.c.timezone).where(_store.c.id == store_id)
         )
     ).first()
-    if store is None:
+    if row is None:
         return None
+    store = _Store(row.appid, row.name, row.timezone)
     base = Event(
         trigger=event, store_id=store_id, store_appid=store.appid, wait_seconds=payload.get("wait_seconds")
     )
-    if event in (TriggerEvent.AFTERSALE_CREATED, TriggerEvent.AFTERSALE_UPDATED):
-        row = (
-            await work.execute(sa.select(_aftersale).where(_aftersale.c.id == payload["aftersale_pk"]))
-        ).first()
-        if row is None:
-            return None
-        facts = Facts(
-            now=now,
-            timezone=store.timezone,
-            store_name=store.name,
-            aftersale=AfterSaleFacts(
-                after_sale_order_id=row.after_sale_order_id,
-                type=row.type,
-                status=row.status,
-                reason=row.reason,
-                reason_text=row.reason_text,
-                refund_amount_fen=row.refund_amount,
-                sku_id=row.sku_id,
-                product_id=row.product_id,
-            ),
-            order=await _order_facts(work, store_id, row.order_id),
-            buyer=await _buyer_facts(work, store_id, row.buyer_id, now),
-        )
-        return Gathered(base, facts, f"aftersale:{row.after_sale_order_id}", row.buyer_id)
-    if event in (TriggerEvent.MESSAGE_RECEIVED, TriggerEvent.BUYER_FIRST_CONSULTATION):
-        conversation = await _conversation(work, payload["conversation_id"])
-        if conversation is None:
-            return None
-        text = (
-            await work.execute(sa.select(_message.c.text).where(_message.c.id == payload["message_id"]))
-        ).scalar_one_or_none()
-        buyer = await _buyer_facts(work, store_id, conversation.buyer_id, now)
-        nickname = ""
-        if conversation.buyer_id is not None:
-            nickname = (
-                await work.execute(sa.select(_buyer.c.nickname).where(_buyer.c.id == conversation.buyer_id))
-            ).scalar_one_or_none() or ""
-        facts = Facts(
-            now=now,
-            timezone=store.timezone,
-            store_name=store.name,
-            buyer=msgspec.structs.replace(buyer, nickname=nickname) if buyer else None,
-            message_text=text,
-        )
-        return Gathered(base, facts, f"conversation:{conversation.id}", conversation.buyer_id, conversation)
-    # Order and waiting triggers are not queued yet (they come with their hooks).
-    return Gathered(base, Facts(now=now, timezone=store.timezone, store_name=store.name), "")
+    gatherer = _GATHERERS.get(event)
+    if gatherer is None:
+        return Gathered(base, _facts(store, now), "")
+    return await gatherer(work, store, base, payload, now)
 
 
 async def _conversation(work: Work, conversation_id: int) -> ConversationState | None:

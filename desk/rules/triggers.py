@@ -15,7 +15,12 @@ from desk.db import Work, utcnow
 from desk.rules.model import TriggerEvent
 from desk.rules.models import RuleTrigger, TriggerState
 
-__all__ = ["aftersale_trigger", "record_trigger"]
+__all__ = ["aftersale_trigger", "order_triggers", "record_trigger"]
+
+_UNPAID = frozenset({10, 12, 13})
+"""Order statuses before payment (spec §2): unpaid, gift pending, group buy pending."""
+_PAID = frozenset({20, 21, 30, 100})
+_SHIPPED = frozenset({21, 30, 100})
 
 _trigger = RuleTrigger.__table__
 
@@ -55,3 +60,17 @@ def aftersale_trigger(previous_status: str | None, status: str) -> TriggerEvent 
     if previous_status != status:
         return TriggerEvent.AFTERSALE_UPDATED
     return None
+
+
+def order_triggers(previous_status: int | None, status: int) -> list[TriggerEvent]:
+    """Which triggers storing an order fires: paid when it moves into a paid status (or arrives
+    already paid), shipped when it moves into a shipped one. An order first seen already shipped
+    (a backfill, a reconciliation) fires neither: those moments passed before the desk knew it."""
+    if previous_status is None:
+        return [TriggerEvent.ORDER_PAID] if status == 20 else []
+    fired = []
+    if previous_status in _UNPAID and status in _PAID:
+        fired.append(TriggerEvent.ORDER_PAID)
+    if previous_status not in _SHIPPED and status in _SHIPPED:
+        fired.append(TriggerEvent.ORDER_SHIPPED)
+    return fired

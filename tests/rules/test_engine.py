@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -17,10 +18,29 @@ from desk.db import utcnow
 from desk.rules.engine import RuleEngine
 from desk.rules.models import RuleRow, RuleRun, RuleTrigger, TriggerState
 from desk.rules.storage import import_rules, read_dir, set_enabled
-from tests.aftersales.test_actions import ACCEPT, requested, runner
+from tests.aftersales.test_actions import ACCEPT, runner
 from tests.ingest.conftest import Platform
 
 SHIPPED = Path(__file__).parents[2] / "rules"
+
+
+async def requested(
+    platform: Platform, kind: str, *, shipped: bool = False, price_at_most: int = 50000
+) -> Any:
+    """A buyer of store 0 asks for an after-sale of ``kind`` on a paid order of one SKU priced at
+    most ``price_at_most`` fen (the simulator's random baskets can exceed the refund rule's 500 元)."""
+    sim, appid = platform.sim, platform.appids[0]
+    store = sim.store_state(appid)
+    sku = min((sku for _, sku in store.skus.values()), key=lambda s: s.price)
+    assert sku.price <= price_at_most, "the simulated catalogue needs a cheap SKU"
+    order = sim.create_order(appid, sim.new_buyer(appid), items=[(sku.sku_id, 1)])
+    if shipped:
+        sim.ship_order(appid, order.order_id)
+    aftersale = sim.open_aftersale(appid, order.order_id, kind)
+    await platform.settle()
+    return aftersale.after_sale_order_id, aftersale
+
+
 REFUND_RULE = "refund-unshipped-4h"
 
 
@@ -35,6 +55,11 @@ def engine(platform: Platform, name: str = "engine-a", **kwargs: object) -> Rule
     return RuleEngine(platform.runtime.db, platform.runtime.clock, name=name, **kwargs)  # type: ignore[arg-type]
 
 
+async def aftersale_triggers(platform: Platform) -> list[sa.Row]:
+    """The queued after-sale triggers (storing the order queued ``order.paid`` too)."""
+    return [t for t in await rows(platform, RuleTrigger.__table__) if t.event.startswith("aftersale.")]
+
+
 async def rows(platform: Platform, table: sa.Table) -> list[sa.Row]:
     async with platform.runtime.db.engine.connect() as conn:
         return list((await conn.execute(sa.select(table).order_by(table.c.id))).all())
@@ -44,12 +69,13 @@ async def test_a_refund_request_on_a_fresh_unshipped_order_is_approved_once(plat
     await install_defaults(platform, REFUND_RULE)
     after_sale_order_id, _ = await requested(platform, "REFUND")
     # The trigger was stored with the after-sale, before any engine ran.
-    (trigger,) = await rows(platform, RuleTrigger.__table__)
+    (trigger,) = await aftersale_triggers(platform)
     assert (trigger.event, trigger.state) == ("aftersale.created", TriggerState.PENDING)
+    queued = len(await rows(platform, RuleTrigger.__table__))
     # Two workers at once, and again afterwards: one evaluation, one command, one platform call.
     first, second = engine(platform, "engine-a"), engine(platform, "engine-b")
     handled = await asyncio.gather(first.run_due(), second.run_due())
-    assert sum(handled) == 1
+    assert sum(handled) == queued
     assert await first.run_due() == 0
     (run,) = await rows(platform, RuleRun.__table__)
     assert run.actions[0]["status"] == "done", run.actions
@@ -70,8 +96,7 @@ async def test_a_refund_request_on_a_fresh_unshipped_order_is_approved_once(plat
     assert audit.actor_name == "未发货仅退款：付款 4 小时内、500 元以内自动同意 (v2)"
     assert audit.outcome == Outcome.SUCCEEDED
     # The approval's own update (origin rule:…) queued no trigger: rules never fire on their actions.
-    triggers = await rows(platform, RuleTrigger.__table__)
-    assert [t.event for t in triggers] == ["aftersale.created"]
+    assert [t.event for t in await aftersale_triggers(platform)] == ["aftersale.created"]
 
 
 async def test_a_trigger_claimed_by_a_worker_that_died_is_evaluated_once_by_another(
@@ -83,13 +108,14 @@ async def test_a_trigger_claimed_by_a_worker_that_died_is_evaluated_once_by_anot
     dead = RuleEngine(platform.runtime.db, clock, name="dead", lease_s=30)
     async with platform.runtime.db.engine.begin() as conn:
         claimed = await dead.queue.claim(conn, 10)  # claimed and committed, then kill -9
-    assert len(claimed) == 1
+    assert {c.event for c in claimed} == {"order.paid", "aftersale.created"}
     alive = RuleEngine(platform.runtime.db, clock, name="alive", lease_s=30)
     assert await alive.run_due() == 0, await rows(platform, RuleTrigger.__table__)  # the lease holds
     clock.advance(31)
-    assert await alive.run_due() == 1, await rows(platform, RuleTrigger.__table__)
-    # The dead worker coming back cannot apply it a second time.
-    assert await dead._handle(claimed[0]) == 0
+    assert await alive.run_due() == len(claimed), await rows(platform, RuleTrigger.__table__)
+    # The dead worker coming back cannot apply them a second time.
+    for row in claimed:
+        assert await dead._handle(row) == 0
     await runner(platform).drain()
     assert platform.sim.api.calls_by_path[ACCEPT] == 1
     assert len(await rows(platform, RuleRun.__table__)) == 1
@@ -126,7 +152,10 @@ async def test_the_fuse_holds_back_approvals_beyond_the_hourly_limit(platform: P
     await runner(platform).drain()
     assert platform.sim.api.calls_by_path[ACCEPT] == 2
     runs = await rows(platform, RuleRun.__table__)
-    assert [r.outcome for r in runs] == ["done", "done", "fuse"]
+    triggers = [
+        (t.event, t.state, t.attempts, t.last_error) for t in await rows(platform, RuleTrigger.__table__)
+    ]
+    assert [r.outcome for r in runs] == ["done", "done", "fuse"], triggers
     refused = [a for a in await rows(platform, AuditEntry.__table__) if a.outcome == Outcome.REFUSED]
     assert [a.error for a in refused] == ["rules.outcome.fuse_blown"]
 
@@ -166,14 +195,14 @@ async def test_an_order_shipped_between_the_request_and_the_evaluation_is_not_ap
     await runner(platform).drain()
     assert platform.sim.api.calls_by_path[ACCEPT] == 0
     assert await rows(platform, RuleRun.__table__) == []
-    (trigger,) = await rows(platform, RuleTrigger.__table__)
+    (trigger,) = await aftersale_triggers(platform)
     assert trigger.state == TriggerState.DONE
 
 
 async def test_the_global_kill_switch_closes_triggers_without_acting(platform: Platform) -> None:
     await install_defaults(platform, REFUND_RULE)
     await requested(platform, "REFUND")
-    assert await engine(platform, enabled=False).run_due() == 1
+    assert await engine(platform, enabled=False).run_due() == len(await rows(platform, RuleTrigger.__table__))
     assert await engine(platform).run_due() == 0  # not replayed when switched back on
     await runner(platform).drain()
     assert platform.sim.api.calls_by_path[ACCEPT] == 0
