@@ -61,6 +61,7 @@ from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
 from desk.path_ids import path_ids_in_range
 from desk.paths import STATIC_DIR
 from desk.proxies import ProxyHeadersMiddleware, TrustedProxies
+from desk.rules.models import RuleRow, RuleRun, RuleTrigger, RuleVersion
 from desk.runtime import Runtime
 from desk.secure_cookies import SecureCookiesMiddleware
 from desk.security_headers import SecurityHeaders
@@ -103,6 +104,10 @@ MODELS = (
     AgentPresence,
     QuickReply,
     Timer,
+    RuleRow,
+    RuleVersion,
+    RuleTrigger,
+    RuleRun,
     MerchantAddress,
     ReturnAddressBinding,
     Interception,

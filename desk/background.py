@@ -15,6 +15,7 @@ from desk.inbox import commands as inbox_commands
 from desk.inbox import sweep as inbox_sweep
 from desk.ingest.install import EventProcessing
 from desk.orders import commands as order_commands
+from desk.rules.engine import RuleEngine
 from desk.runtime import Runtime
 from desk.timers.runner import TimerHandler, TimerRunner
 
@@ -54,6 +55,15 @@ class Background:
         self.timers = TimerRunner(
             runtime.db, runtime.clock, TIMER_HANDLERS, name=self.processing.worker.name, wakeup=runtime.wakeup
         )
+        self.rules = RuleEngine(
+            runtime.db,
+            runtime.clock,
+            name=self.processing.worker.name,
+            wakeup=runtime.wakeup,
+            enabled=runtime.settings.rules_enabled,
+            load_defaults=runtime.settings.rules_load_defaults,
+            fuse_per_hour=runtime.settings.rules_fuse_per_hour,
+        )
         self.sweeper = inbox_sweep.InboxSweeper(
             runtime.db, runtime.clock, auto_resolve_hours=runtime.settings.auto_resolve_hours
         )
@@ -66,10 +76,12 @@ class Background:
         await self.processing.start()
         await self.commands.start()
         await self.timers.start()
+        await self.rules.start()
         await self.sweeper.start()
 
     async def stop(self) -> None:
         await self.sweeper.stop()
+        await self.rules.stop()
         await self.timers.stop()
         await self.commands.stop()
         await self.processing.stop()  # closes the shared clients last

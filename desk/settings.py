@@ -97,6 +97,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     interception. Empty: interceptions are only recorded, for an agent to arrange by phone."""
     auto_resolve_hours: float = 24.0
     """Open conversations with nothing said for this long (and nobody waiting) are resolved; 0: never."""
+    rules_enabled: bool = True
+    """The global kill switch of automation rules. Off: triggers are still recorded, but each is
+    closed without evaluating any rule (switching back on does not replay what happened meanwhile)."""
+    rules_load_defaults: bool = True
+    """Load the shipped rules (``rules/``) into a desk that has never had any, when a worker starts."""
+    rules_fuse_per_hour: int = 200
+    """At most this many auto-approvals per rule and store within an hour; beyond, the rule holds back."""
     reconcile_interval_s: float = 600.0
     reconcile_overlap_s: float = 300.0
     """Each reconciliation re-lists this much before its watermark (platform indexes lag a little)."""

@@ -90,14 +90,16 @@ async def wechat() -> AsyncIterator[Simulator]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, wechat: Simulator) -> Settings:
-    """Settings for tests: the run's database, Redis if CI gives one, no embedded worker, and the
-    simulated platform instead of WeChat's API."""
+    """Settings for tests: the run's database, Redis if CI gives one, no embedded worker, the
+    simulated platform instead of WeChat's API, and no default rules (a test that wants rules
+    installs them, so that no welcome reply or tag appears where a test does not expect it)."""
     assert wechat.base_url is not None
     return Settings(
         database_url=database_url,
         redis_url=os.environ.get("DESK_REDIS_URL") or None,
         secret_key="test-secret-key-" + "x" * 32,
         worker="off",
+        rules_load_defaults=False,
         channels_api_base=wechat.base_url,
         wecom_api_base=wechat.base_url,
     )

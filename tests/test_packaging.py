@@ -102,12 +102,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_the_wheel_carries_templates_static_files_and_migrations(wheel: Path) -> None:
+def test_the_wheel_carries_templates_static_files_migrations_and_rules(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder, bundled in (
         ("templates", "_templates"),
         ("static", "_static"),
         ("migrations", "_migrations"),
+        ("rules", "_rules"),
     ):
         expected = {
             f"desk/{bundled}/{p.relative_to(ROOT / folder).as_posix()}"

@@ -21,6 +21,7 @@ from desk.db import clip, epoch_to_utc, guarded_upsert, insert_for, utcnow
 from desk.orders.models import Buyer
 from desk.orders.services import save_buyer
 from desk.platform.channels_types import ChannelsAfterSale
+from desk.rules.triggers import aftersale_trigger, record_trigger
 
 __all__ = ["aftersale_with_buyer", "save_aftersale", "save_complaint"]
 
@@ -51,7 +52,8 @@ async def save_aftersale(
     The platform reports the merchant's remaining time as seconds left (``deadline``); it is kept
     as the instant it runs out, counted from when the answer was fetched. An answer older than
     the stored row is dropped (None returned); otherwise ``AfterSaleChanged`` is recorded (with
-    the status before, None for a new request) and the row's primary key returned.
+    the status before, None for a new request), a rule trigger queued when the request is new or
+    its status moved, and the row's primary key returned.
     """
     now = utcnow()
     previous = (
@@ -110,6 +112,11 @@ async def save_aftersale(
             previous_status=previous,
         ),
     )
+    if (event := aftersale_trigger(previous, aftersale.status)) is not None:
+        # In this transaction: the rules see every after-sale that was stored (see desk.rules.triggers).
+        await record_trigger(
+            conn, store_id=store_id, event=event, payload={"aftersale_pk": int(pk)}, origin=origin
+        )
     return int(pk)
 
 

@@ -25,6 +25,8 @@ from desk.db import UTCDateTime, Work, dialect_name, insert_for, utcnow
 from desk.inbox.assignment import lock_routing, reroute_if_gone, route
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
+from desk.rules.model import TriggerEvent
+from desk.rules.triggers import record_trigger
 
 __all__ = ["record_buyer_message"]
 
@@ -72,9 +74,9 @@ _touch_conversation = (
     )
     .returning(_conversation.c.assignee_id)
 )
-_before = sa.select(_conversation.c.status, _conversation.c.waiting_since).where(
-    _conversation.c.id == sa.bindparam("conversation_id")
-)
+_before = sa.select(
+    _conversation.c.status, _conversation.c.waiting_since, _conversation.c.last_buyer_message_at
+).where(_conversation.c.id == sa.bindparam("conversation_id"))
 
 
 @functools.cache
@@ -140,7 +142,8 @@ async def record_buyer_message(
     back, whatever order messages arrive in); when nobody was waiting, the wait starts at this
     message (``waiting_since``, ``deadline_at``). A resolved or pending conversation reopens; one
     nobody holds is routed to an agent, and one whose agent has gone offline (past the grace
-    period) is routed to another. Records ``MessageAdded`` and ``ConversationChanged``.
+    period) is routed to another. Records ``MessageAdded`` and ``ConversationChanged``, and queues the
+    rule triggers ``message.received`` (and ``buyer.first_consultation`` for the buyer's first message).
     """
     now = now or utcnow()
     if dialect_name(work) == "postgresql":  # (SQLite has one writer: nothing to order)
@@ -185,6 +188,19 @@ async def record_buyer_message(
             buyer_id=buyer_id,
         ),
     )
+    # Rules see every buyer message (and a buyer's first one), queued in this transaction.
+    about = {"conversation_id": conversation_id, "message_id": int(message_id)}
+    await record_trigger(
+        work, store_id=store_id, event=TriggerEvent.MESSAGE_RECEIVED, payload=about, origin="platform"
+    )
+    if before.last_buyer_message_at is None:
+        await record_trigger(
+            work,
+            store_id=store_id,
+            event=TriggerEvent.BUYER_FIRST_CONSULTATION,
+            payload=about,
+            origin="platform",
+        )
     starts_wait = before.status != ConversationStatus.OPEN or before.waiting_since is None
     if starts_wait:
         what = "reopened" if before.status != ConversationStatus.OPEN else "waiting"

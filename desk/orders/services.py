@@ -24,6 +24,7 @@ from desk.changes.record import record
 from desk.db import clip, epoch_to_utc, guarded_upsert, insert_for, utcnow
 from desk.orders.models import Buyer, Order, OrderLine
 from desk.platform.channels_types import ChannelsOrder, DeliveryInfo
+from desk.rules.triggers import order_triggers, record_trigger
 
 __all__ = [
     "order_with_buyer",
@@ -174,6 +175,10 @@ async def save_order(
             previous_status=previous,
         ),
     )
+    for event in order_triggers(previous, order.status):  # in this transaction: see desk.rules.triggers
+        await record_trigger(
+            conn, store_id=store_id, event=event, payload={"order_pk": int(order_pk)}, origin=origin
+        )
     return int(order_pk)
 
 
