@@ -61,6 +61,8 @@ from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
 from desk.path_ids import path_ids_in_range
 from desk.paths import STATIC_DIR
 from desk.proxies import ProxyHeadersMiddleware, TrustedProxies
+from desk.rules import api as rules_api
+from desk.rules import pages as rules_pages
 from desk.rules.models import RuleRow, RuleRun, RuleTrigger, RuleVersion
 from desk.runtime import Runtime
 from desk.secure_cookies import SecureCookiesMiddleware
@@ -137,6 +139,8 @@ ROUTES: list[ControllerRouterHandler] = [
     *warehouse_pages.ROUTES,
     *complaint_pages.ROUTES,
     *audit_pages.ROUTES,
+    *rules_pages.ROUTES,
+    *rules_api.ROUTES,
     *sidebar_controllers.ROUTES,
 ]
 

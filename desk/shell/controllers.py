@@ -38,6 +38,7 @@ SETTINGS_SECTIONS: tuple[SettingsSection, ...] = (
     SettingsSection("quick_replies", "/settings/quick-replies"),
     SettingsSection("addresses", "/settings/addresses"),
     SettingsSection("events", "/settings/events"),
+    SettingsSection("rules", "/settings/rules"),
 )
 
 
