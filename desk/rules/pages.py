@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
+import sqlalchemy as sa
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -28,6 +29,7 @@ from desk.path_ids import MAX_ROW_ID
 from desk.rules.editing import (
     NEW_RULE_TEMPLATE,
     RuleRecord,
+    VersionRecord,
     diff_versions,
     get_rule,
     list_rules,
@@ -65,6 +67,17 @@ class RollbackForm(msgspec.Struct, kw_only=True):
 
 def _saved_by(user: User) -> str:
     return f"user:{user.id}"
+
+
+async def _savers(session: AsyncSession, versions: list[VersionRecord]) -> dict[str, str]:
+    """Who saved each version, by name (``saved_by`` keeps the user's id, which never changes)."""
+    ids = {
+        int(v.saved_by[5:]) for v in versions if v.saved_by.startswith("user:") and v.saved_by[5:].isdigit()
+    }
+    if not ids:
+        return {}
+    rows = await session.execute(sa.select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {f"user:{pk}": name for pk, name in rows}
 
 
 def _id(value: str) -> int | None:
@@ -125,8 +138,9 @@ def _editor(
     text: str,
     errors: list[RuleError],
     can_edit: bool,
-    versions: list[Any],
+    versions: list[VersionRecord],
     shown: int | None,
+    savers: dict[str, str] | None = None,
     notice: str = "",
 ) -> Template:
     return Template(
@@ -138,6 +152,7 @@ def _editor(
             "can_edit": can_edit,
             "versions": versions,
             "shown": shown,
+            "savers": savers or {},
             "diff": diff_versions(versions, shown) if shown else [],
             "notice": notice if notice in NOTICES else "",
         },
@@ -185,6 +200,7 @@ async def rules_rule(
         can_edit=request.user.role is Role.ADMIN,
         versions=versions,
         shown=shown,
+        savers=await _savers(db_session, versions),
         notice=notice,
     )
 
@@ -210,7 +226,13 @@ async def rules_save(
             return Redirect(f"/settings/rules/{pk}?notice={'saved' if changed else 'unchanged'}")
     versions = await list_versions(db_session, pk)
     return _editor(
-        record=record, text=data.toml, errors=errors, can_edit=True, versions=versions, shown=record.version
+        record=record,
+        text=data.toml,
+        errors=errors,
+        can_edit=True,
+        versions=versions,
+        shown=record.version,
+        savers=await _savers(db_session, versions),
     )
 
 

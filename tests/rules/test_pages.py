@@ -111,6 +111,11 @@ async def test_a_toggle_saves_a_new_version_and_needs_csrf(client, app, runtime,
         versions = await list_versions(session, pk)
     assert [v.version for v in versions] == [2, 1]
     assert versions[0].saved_by == f"user:{admin.id}"
+    page = await client.get(f"/settings/rules/{pk}")
+    saver = re.search(r'<tr class="version-row selected" data-version="2">.*?</tr>', page.text, re.S)
+    assert saver
+    assert '<td class="muted">root</td>' in saver[0]
+    assert f'href="/settings/rules/runs?rule={REFUND}"' in page.text
 
 
 async def test_a_typo_is_shown_inline_with_its_path_and_line_and_saves_nothing(
