@@ -7,11 +7,13 @@ version, as on the pages. Rule runs are scoped to the token owner's stores.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,21 @@ __all__ = ["ROUTES", "RuleRunsApiController", "RulesApiController"]
 
 _MANAGERS = [requires_role(Role.MANAGER)]
 _ADMINS = [requires_role(Role.ADMIN)]
+
+
+@dataclass
+class _RuleBodyOperation(Operation):
+    """The handlers read the body themselves (TOML or JSON), so the schema is told what it takes."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="One rule: TOML (a file holding one `[[rules]]` table) or the same table as JSON.",
+            content={
+                "application/toml": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+                "application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
+            },
+        )
 
 
 def _unprocessable(exc: RuleFileError) -> HTTPException:
@@ -62,7 +79,13 @@ class RulesApiController(Controller):
             raise NotFoundException(f"no rule {rule_id!r}")
         return RuleOut.of(record, await list_versions(db_session, record.pk))
 
-    @post("/", name="api:rules:create", guards=_ADMINS, status_code=201)
+    @post(
+        "/",
+        name="api:rules:create",
+        guards=_ADMINS,
+        status_code=201,
+        operation_class=_RuleBodyOperation,
+    )
     async def create(
         self, request: Request[User, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> RuleOut:
@@ -75,7 +98,7 @@ class RulesApiController(Controller):
             raise _unprocessable(exc) from None
         return RuleOut.of(record)
 
-    @put("/{rule_id:str}", name="api:rules:update", guards=_ADMINS)
+    @put("/{rule_id:str}", name="api:rules:update", guards=_ADMINS, operation_class=_RuleBodyOperation)
     async def update(
         self,
         request: Request[User, Any, Any],

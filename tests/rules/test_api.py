@@ -128,3 +128,5 @@ async def test_the_rules_api_is_in_the_openapi_schema(client) -> None:
     assert {"/api/v1/rules", "/api/v1/rules/{rule_id}", "/api/v1/rule-runs"} <= set(paths)
     assert {"get", "post"} <= set(paths["/api/v1/rules"])
     assert "put" in paths["/api/v1/rules/{rule_id}"]
+    for operation in (paths["/api/v1/rules"]["post"], paths["/api/v1/rules/{rule_id}"]["put"]):
+        assert {"application/toml", "application/json"} <= set(operation["requestBody"]["content"])
