@@ -435,12 +435,13 @@ async def measure_approve(url: str, configs: list[SimStore], approvals: int, rat
         worker = [sys.executable, "-m", "desk", "worker", "--loops", "2", "--no-reconcile"]
         watcher = asyncio.create_task(watch())
         try:
-            with process(worker, env, None, "desk worker"):
+            with process(worker, env, None, "desk worker") as proc:
                 # The first approvals wait for the worker to start (and fetch tokens): not measured.
                 for sale_id in ids[:warmup]:
                     await approve(sale_id)
                 await until_received(ids[:warmup], 120)
                 log(f"  worker ready; approving {approvals} after-sales at {rate:g}/s …")
+                worker_cpu, own_cpu = _cpu_seconds(proc.pid), time.process_time()
                 interval = 1.0 / rate
                 next_at = time.monotonic()
                 pending: list[asyncio.Task[None]] = []
@@ -450,6 +451,14 @@ async def measure_approve(url: str, configs: list[SimStore], approvals: int, rat
                     await asyncio.sleep(max(0.0, next_at - time.monotonic()))
                 await asyncio.gather(*pending)
                 await until_received(ids[warmup:], 60)
+                # CPU per approval, to tell a slow path from a starved one on a shared machine.
+                worker_ms = (_cpu_seconds(proc.pid) - worker_cpu) * 1000 / approvals
+                own_ms = (time.process_time() - own_cpu) * 1000 / approvals
+                log(
+                    f"  CPU per approval: desk worker {worker_ms:.1f} ms, this process (the"
+                    f" simulator, the approves, the poll) {own_ms:.1f} ms;"
+                    f" load average {os.getloadavg()[0]:.1f}"
+                )
                 await asyncio.sleep(1)  # a second call would come now, if any
         finally:
             watcher.cancel()
@@ -465,6 +474,12 @@ async def measure_approve(url: str, configs: list[SimStore], approvals: int, rat
     log(f"  approve → acceptapply, median of each tenth of the run (ms): {[round(m) for m in medians]}")
     log(f"  acceptapply calls: {calls} for {len(ids)} approvals ({warmup} to warm up)")
     return times
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def figure(name: str, times: list[float], target: float) -> dict[str, float]:
