@@ -1,0 +1,179 @@
+"""Rollups: the facts summed per store, local day and hour, and agent — what dashboards read.
+
+:func:`contributions` is the one place that says what a fact adds to which rollup row; both the
+incremental upsert (:func:`add`, run as each fact is written) and the recomputation from facts
+(:func:`recompute`, behind ``desk metrics rebuild``) use it, so they cannot disagree.
+
+A store's own row has ``agent_id`` :data:`WHOLE_STORE` (0). An agent's rows count the
+consultations that agent answered; unanswered ones count only for the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import AsyncIterator, Callable, Iterable
+
+import sqlalchemy as sa
+
+from desk.db import Work, dialect_name, insert_for
+from desk.metrics.facts import Fact, FactKind
+from desk.metrics.models import MetricFact, MetricRollup
+
+__all__ = [
+    "COUNTS",
+    "WHOLE_STORE",
+    "RollupKey",
+    "Totals",
+    "add",
+    "contributions",
+    "facts_since",
+    "rebuild",
+    "recompute",
+]
+
+_rollup = MetricRollup.__table__
+_fact = MetricFact.__table__
+WHOLE_STORE = 0
+KEY_COLUMNS = ("store_id", "day", "hour", "agent_id")
+COUNTS = tuple(c.name for c in _rollup.columns if c.name not in KEY_COLUMNS)
+
+RollupKey = tuple[int, dt.date, int, int]
+"""(store, local day, local hour, agent or :data:`WHOLE_STORE`)."""
+Totals = dict[str, int]
+"""Rollup counts by column name (absent: 0)."""
+
+
+def _consultation(fact: Fact, *, opened: bool) -> Totals:
+    prefix = "" if fact.in_window else "outside_"
+    if opened:
+        return {f"{prefix}consultations": 1}
+    totals = {
+        f"{prefix}answered": 1,
+        f"{prefix}in_time" if prefix else "answered_in_time": int(fact.in_time),
+    }
+    if fact.in_window:  # the mean first response is the store score's, inside the window
+        totals["response_s"] = fact.seconds or 0
+    return totals
+
+
+def contributions(fact: Fact) -> list[tuple[RollupKey, Totals]]:
+    """What ``fact`` adds to the rollups, row by row."""
+    store_row: RollupKey = (fact.store_id, fact.local_day, fact.local_hour, WHOLE_STORE)
+    match fact.kind:
+        case FactKind.CONSULTATION_OPENED:
+            return [(store_row, _consultation(fact, opened=True))]
+        case FactKind.CONSULTATION_ANSWERED:
+            answered = _consultation(fact, opened=False)
+            rows = [(store_row, answered)]
+            if fact.agent_id:
+                agent_row = (fact.store_id, fact.local_day, fact.local_hour, fact.agent_id)
+                rows.append((agent_row, {**answered, **_consultation(fact, opened=True)}))
+            return rows
+        case FactKind.AFTERSALE_REQUESTED:
+            return [(store_row, {"aftersales": 1})]
+        case FactKind.AFTERSALE_COMPLETED:
+            name = "refund_only" if fact.detail == "REFUND" else "return_refund"
+            return [
+                (
+                    store_row,
+                    {
+                        f"{name}_done": 1,
+                        f"{name}_s": fact.seconds or 0,
+                        "completed_automatically": int(fact.automatic),
+                    },
+                )
+            ]
+        case FactKind.ORDER_PAID:
+            return [(store_row, {"orders": 1})]
+    return []
+
+
+@functools.cache
+def _upsert(dialect: str, columns: frozenset[str]) -> sa.Insert:
+    insert = insert_for(dialect, _rollup)
+    return insert.on_conflict_do_update(
+        index_elements=[_rollup.c[name] for name in KEY_COLUMNS],
+        set_={name: _rollup.c[name] + insert.excluded[name] for name in sorted(columns)},
+    )
+
+
+async def add(work: Work, fact: Fact) -> None:
+    """Add a newly written fact to its rollup rows (an upsert each: concurrent writers add up)."""
+    for (store_id, day, hour, agent_id), totals in contributions(fact):
+        values = {"store_id": store_id, "day": day, "hour": hour, "agent_id": agent_id}
+        values.update(dict.fromkeys(COUNTS, 0))
+        values.update(totals)
+        await work.execute(_upsert(dialect_name(work), frozenset(totals)), values)
+
+
+def recompute(facts: Iterable[Fact]) -> dict[RollupKey, Totals]:
+    """The rollups of ``facts`` from nothing: the sum of every fact's contributions."""
+    result: dict[RollupKey, Totals] = {}
+    for fact in facts:
+        for key, totals in contributions(fact):
+            row = result.setdefault(key, dict.fromkeys(COUNTS, 0))
+            for name, value in totals.items():
+                row[name] += value
+    return result
+
+
+def _fact_of(row: sa.Row[tuple[object, ...]]) -> Fact:
+    m = row._mapping
+    return Fact(
+        key=m["key"],
+        store_id=m["store_id"],
+        kind=FactKind(m["kind"]),
+        at=m["at"],
+        local_day=m["local_day"],
+        local_hour=m["local_hour"],
+        agent_id=m["agent_id"],
+        buyer_id=m["buyer_id"],
+        seconds=m["seconds"],
+        in_window=bool(m["in_window"]),
+        in_time=bool(m["in_time"]),
+        automatic=bool(m["automatic"]),
+        detail=m["detail"],
+    )
+
+
+async def facts_since(work: Work, since: dt.date, *, batch: int = 5000) -> AsyncIterator[list[Fact]]:
+    """The facts of local days from ``since`` on, in batches (by id, so memory stays flat)."""
+    after = 0
+    while True:
+        rows = (
+            await work.execute(
+                sa.select(_fact)
+                .where(_fact.c.local_day >= since, _fact.c.id > after)
+                .order_by(_fact.c.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return
+        after = int(rows[-1].id)
+        yield [_fact_of(row) for row in rows]
+
+
+async def rebuild(work: Work, since: dt.date, *, on_progress: Callable[[int], None] | None = None) -> int:
+    """Recompute every rollup row of local days from ``since`` on from the facts; returns the facts read.
+
+    Runs in ``work``'s transaction: readers see the old rows until it commits, then the new ones.
+    """
+    rows: dict[RollupKey, Totals] = {}
+    read = 0
+    async for facts in facts_since(work, since):
+        for key, totals in recompute(facts).items():
+            row = rows.setdefault(key, dict.fromkeys(COUNTS, 0))
+            for name, value in totals.items():
+                row[name] += value
+        read += len(facts)
+        if on_progress is not None:
+            on_progress(len(facts))
+    await work.execute(sa.delete(_rollup).where(_rollup.c.day >= since))
+    values = [
+        {"store_id": s, "day": d, "hour": h, "agent_id": a, **totals} for (s, d, h, a), totals in rows.items()
+    ]
+    for start in range(0, len(values), 1000):
+        await work.execute(sa.insert(_rollup), values[start : start + 1000])
+    return read
