@@ -11,6 +11,7 @@ from desk.accounts import cli as _accounts_cli  # noqa: F401  (registers command
 from desk.cli_base import check_ready, fail, load_cli_settings, main
 from desk.db import redact_url
 from desk.ingest import cli as _ingest_cli  # noqa: F401  (registers commands)
+from desk.metrics import cli as _metrics_cli  # noqa: F401  (registers commands)
 from desk.stores import cli as _stores_cli  # noqa: F401  (registers commands)
 
 __all__ = ["main"]

@@ -159,7 +159,12 @@ async def rebuild(work: Work, since: dt.date, *, on_progress: Callable[[int], No
     """Recompute every rollup row of local days from ``since`` on from the facts; returns the facts read.
 
     Runs in ``work``'s transaction: readers see the old rows until it commits, then the new ones.
+    Facts written meanwhile wait for it (their rollup upsert is blocked), so none is lost between
+    the read and the replace: the table is locked on PostgreSQL, and SQLite's one writer is this.
     """
+    if dialect_name(work) == "postgresql":
+        await work.execute(sa.text("LOCK TABLE metric_rollup IN EXCLUSIVE MODE"))
+    await work.execute(sa.delete(_rollup).where(_rollup.c.day >= since))
     rows: dict[RollupKey, Totals] = {}
     read = 0
     async for facts in facts_since(work, since):
@@ -170,7 +175,6 @@ async def rebuild(work: Work, since: dt.date, *, on_progress: Callable[[int], No
         read += len(facts)
         if on_progress is not None:
             on_progress(len(facts))
-    await work.execute(sa.delete(_rollup).where(_rollup.c.day >= since))
     values = [
         {"store_id": s, "day": d, "hour": h, "agent_id": a, **totals} for (s, d, h, a), totals in rows.items()
     ]
