@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from zoneinfo import ZoneInfo
+import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import sqlalchemy as sa
@@ -15,11 +16,18 @@ from desk.stores.models import Store
 __all__ = ["DEFAULT_CALENDAR", "StoreCalendar", "calendar_of"]
 
 _store = Store.__table__
+log = logging.getLogger(__name__)
+_FALLBACK_ZONE = "Asia/Shanghai"
 
 
 @functools.cache
 def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    # Facts are written while a message is filed: a store's unknown time zone must not stop that.
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("metrics: unknown time zone %r, counting in %s", name, _FALLBACK_ZONE)
+        return ZoneInfo(_FALLBACK_ZONE)
 
 
 class StoreCalendar(msgspec.Struct, frozen=True):
