@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from desk.metrics.figures import Period, summary
 from desk.metrics.models import MetricFact
 from desk.metrics.report import report_lines
 from desk.metrics.since import parse_since
+from desk.metrics.window_text import format_minute, parse_deadline, parse_minute
 from desk.stores.models import Store
 
 __all__ = ["metrics"]
@@ -100,3 +102,57 @@ def metrics_report(day: dt.date, store_refs: tuple[str, ...], language: str) -> 
 
     for line in run(report()):
         click.echo(line)
+
+
+def _parsed(
+    parse: Callable[[str], int],
+) -> Callable[[click.Context, click.Parameter, str | None], int | None]:
+    def callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+@metrics.command("window")
+@click.argument("store_ref", metavar="KEY_OR_NAME")
+@click.option(
+    "--from", "start", callback=_parsed(parse_minute), metavar="HH:MM", help="Window opens (08:00)."
+)
+@click.option("--to", "end", callback=_parsed(parse_minute), metavar="HH:MM", help="Window closes (24:00).")
+@click.option(
+    "--deadline", callback=_parsed(parse_deadline), metavar="SECONDS", help="Answered in time within (180)."
+)
+def metrics_window(store_ref: str, start: int | None, end: int | None, deadline: int | None) -> None:
+    """Show or set a store's assessment window and reply deadline (new consultations use them)."""
+    if start is not None and start == end:
+        raise fail("--from and --to are the same time: the window would be empty")
+    settings = load_cli_settings()
+
+    async def change() -> tuple[str, int, int, int]:
+        async with open_runtime(settings) as runtime, runtime.db.transaction() as conn:
+            store = (
+                await conn.execute(
+                    sa.select(Store).where(sa.or_(Store.key == store_ref, Store.name == store_ref))
+                )
+            ).one_or_none()
+            if store is None:
+                raise fail(f"no store has the key or name {store_ref!r}")
+            values = {
+                "assessment_start_min": store.assessment_start_min if start is None else start,
+                "assessment_end_min": store.assessment_end_min if end is None else end,
+                "reply_deadline_s": store.reply_deadline_s if deadline is None else deadline,
+            }
+            if values["assessment_start_min"] == values["assessment_end_min"]:
+                raise fail("--from and --to would be the same time: the window would be empty")
+            await conn.execute(
+                sa.update(Store.__table__).where(Store.__table__.c.id == store.id).values(**values)
+            )
+            return store.name, *values.values()
+
+    name, first, last, seconds = run(change())
+    click.echo(f"{name}: {format_minute(first)}–{format_minute(last)}, {seconds} s")

@@ -80,3 +80,34 @@ async def test_report_refuses_a_bad_day_or_an_unknown_store(settings, runtime: R
     unknown = await run_cli(settings, "metrics", "report", "--day", DAY, "--store", "nope")
     assert unknown.exit_code == 2
     assert "--store: no active store has the key or name 'nope'" in unknown.stderr
+
+
+async def test_window_sets_the_stores_window_and_deadline_for_new_consultations(
+    settings, runtime: Runtime, make_store, make_user
+) -> None:
+    store = await make_store(name="旗舰店")
+    agent = await make_user("agent", Role.AGENT, stores=[store])
+    shown = await run_cli(settings, "metrics", "window", "旗舰店")
+    assert shown.stdout == "旗舰店: 08:00–24:00, 180 s\n"
+
+    changed = await run_cli(settings, "metrics", "window", store.key, "--to", "23:00", "--deadline", "600")
+    assert changed.exit_code == 0, changed.output
+    assert changed.stdout == "旗舰店: 08:00–23:00, 600 s\n"
+    late = await buyer_writes(runtime, store, "a", local(DAY, "23:00:00"))
+    slow = await buyer_writes(runtime, store, "b", local(DAY, "22:00:00"))
+    await replies(runtime, agent, late, local(DAY, "23:01:00"))
+    await replies(runtime, agent, slow, local(DAY, "22:09:00"))
+    day = await figures(runtime, [store.id], DAY)
+    assert (day.consultations, day.answered_in_time, day.outside_consultations) == (1, 1, 1)
+
+
+async def test_window_refuses_bad_times_and_unknown_stores(settings, runtime: Runtime, make_store) -> None:
+    await make_store(name="旗舰店")
+    bad = await run_cli(settings, "metrics", "window", "旗舰店", "--from", "25:00")
+    assert bad.exit_code == 2
+    assert "'25:00' is not a time between 00:00 and 24:00" in bad.stderr
+    empty = await run_cli(settings, "metrics", "window", "旗舰店", "--from", "08:00", "--to", "08:00")
+    assert "the window would be empty" in empty.stderr
+    unknown = await run_cli(settings, "metrics", "window", "nope", "--deadline", "60")
+    assert unknown.exit_code == 2
+    assert "no store has the key or name 'nope'" in unknown.stderr
