@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from desk.stores.models import Store
+from tests.ingest.conftest import make_corp, platform  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
