@@ -8,6 +8,10 @@ reply comes within the store's reply deadline (180 s) of the opening message. It
 store's local hour and day it *opened* in, also when the reply comes after midnight, and apart
 when it opened outside the store's assessment window (:meth:`StoreCalendar.in_window`).
 
+A human reply whose send fails for good reached nobody: it answered nothing
+(:func:`note_reply_failed`). Its answer is withdrawn and the consultation is open again from when
+it opened; one the buyer opened meanwhile (thinking nobody answered) is the same consultation.
+
 The inbox calls :func:`note_message` for every message it files or queues, in the same
 transaction; the open consultation of each conversation is kept in ``metric_open_consultation``.
 """
@@ -20,15 +24,22 @@ import functools
 import sqlalchemy as sa
 
 from desk.db import Work, dialect_name, insert_for
-from desk.inbox.models import Sender
-from desk.metrics.facts import FactKind, make_fact
-from desk.metrics.models import OpenConsultation
+from desk.inbox.models import Delivery, Message, Sender
+from desk.metrics.facts import Fact, FactKind, make_fact
+from desk.metrics.models import MetricFact, OpenConsultation
 from desk.metrics.record import write_fact
 from desk.metrics.window import StoreCalendar, calendar_of
 
-__all__ = ["closes_consultation", "first_response_s", "note_message", "opens_consultation"]
+__all__ = [
+    "closes_consultation",
+    "first_response_s",
+    "note_message",
+    "note_reply_failed",
+    "opens_consultation",
+]
 
 _open = OpenConsultation.__table__
+_fact = MetricFact.__table__
 
 
 def opens_consultation(sender: Sender) -> bool:
@@ -83,6 +94,7 @@ async def note_message(
                     "store_id": store_id,
                     "opened_at": sent_at,
                     "in_window": calendar.in_window(sent_at),
+                    "opening_key": _opening_key(message_id),
                 },
             )
         ).scalar_one_or_none()
@@ -104,12 +116,16 @@ async def note_message(
             )
 
 
+def _opening_key(message_id: int) -> str:
+    return f"opened:{message_id}"
+
+
 async def _opened(
     work: Work, calendar: StoreCalendar, store_id: int, message_id: int, opened_at: dt.datetime
 ) -> None:
     fact = make_fact(
         calendar,
-        key=f"opened:{message_id}",
+        key=_opening_key(message_id),
         store_id=store_id,
         kind=FactKind.CONSULTATION_OPENED,
         at=opened_at,
@@ -142,3 +158,73 @@ async def _answered(
         in_time=calendar.in_time(waited),
     )
     await write_fact(work, fact)
+
+
+_message = Message.__table__
+_later_reply = sa.select(_message.c.id).where(
+    _message.c.conversation_id == sa.bindparam("conversation_id"),
+    _message.c.sender == Sender.AGENT,
+    _message.c.id > sa.bindparam("message_id"),
+    sa.or_(_message.c.delivery.is_(None), _message.c.delivery != Delivery.FAILED),
+)
+_answer_of = sa.select(_fact).where(_fact.c.key == sa.bindparam("key"))
+_open_row = (
+    sa.select(_open.c.opened_at, _open.c.in_window, _open.c.opening_key)
+    .where(_open.c.conversation_id == sa.bindparam("conversation_id"))
+    .with_for_update()
+)
+
+
+def _withdrawal(row: sa.Row[tuple[object, ...]], *, kind: FactKind, key: str) -> Fact:
+    """A fact taking back the fact ``row``: the same fields, another kind and key."""
+    m = row._mapping
+    return Fact(
+        key=key,
+        store_id=m["store_id"],
+        kind=kind,
+        at=m["at"],
+        local_day=m["local_day"],
+        local_hour=m["local_hour"],
+        agent_id=m["agent_id"],
+        buyer_id=m["buyer_id"],
+        seconds=m["seconds"],
+        in_window=bool(m["in_window"]),
+        in_time=bool(m["in_time"]),
+        automatic=bool(m["automatic"]),
+        detail=m["detail"],
+    )
+
+
+async def note_reply_failed(work: Work, *, conversation_id: int, message_id: int) -> None:
+    """A human reply (``message_id``) never reached the buyer: take its answer back, if it gave one.
+
+    The consultation it closed is open again from its opening. When the buyer has opened another
+    since, that one is merged into it: its opening is taken back and the open consultation moves
+    back to the earlier opening (the buyer has been waiting since then).
+    """
+    answer = (await work.execute(_answer_of, {"key": f"answered:{message_id}"})).one_or_none()
+    if answer is None:
+        return  # it answered nothing (the consultation was answered before it)
+    if (
+        await work.execute(_later_reply, {"conversation_id": conversation_id, "message_id": message_id})
+    ).first():
+        # Another human reply followed, still on its way or arrived. Counting it instead would
+        # move facts already counted for it; the consultation keeps the failed reply's time.
+        return
+    withdrawn = _withdrawal(answer, kind=FactKind.ANSWER_WITHDRAWN, key=f"unanswered:{message_id}")
+    if not await write_fact(work, withdrawn):
+        return  # taken back already
+    reopened = {"opened_at": answer.at, "in_window": answer.in_window, "opening_key": None}
+    current = (await work.execute(_open_row, {"conversation_id": conversation_id})).one_or_none()
+    if current is None:
+        values = {"conversation_id": conversation_id, "store_id": answer.store_id, **reopened}
+        await work.execute(sa.insert(_open).values(**values))
+        return
+    if current.opened_at < answer.at:
+        return  # cannot be (it opened before the consultation this reply closed); keep it
+    if current.opening_key is not None:
+        opening = (await work.execute(_answer_of, {"key": current.opening_key})).one_or_none()
+        if opening is not None:
+            merged = _withdrawal(opening, kind=FactKind.OPENING_MERGED, key=f"merged:{current.opening_key}")
+            await write_fact(work, merged)
+    await work.execute(sa.update(_open).where(_open.c.conversation_id == conversation_id).values(**reopened))

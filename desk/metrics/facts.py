@@ -18,6 +18,12 @@ class FactKind(enum.StrEnum):
     CONSULTATION_ANSWERED = "consultation.answered"
     """A human answered it (``at``: still the opening, so it counts in the hour it opened;
     ``seconds``: the first response time; ``agent_id``: who answered)."""
+    ANSWER_WITHDRAWN = "consultation.unanswered"
+    """The human reply that answered it never reached the buyer (its send failed): the answer
+    is taken back (every field as the answering fact's), and the consultation is open again."""
+    OPENING_MERGED = "consultation.merged"
+    """A consultation the buyer opened after such a reply is the earlier one still going: its
+    opening is taken back (every field as the opening fact's)."""
     AFTERSALE_REQUESTED = "aftersale.requested"
     AFTERSALE_COMPLETED = "aftersale.completed"
     """Refunded (``at``: when; ``seconds``: request → refunded, negotiation paused)."""

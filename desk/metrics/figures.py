@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
+from collections import Counter
 from collections.abc import Collection
 
 import msgspec
@@ -80,17 +81,23 @@ async def first_response(
 ) -> tuple[float | None, int | None]:
     """Median and 90th percentile (nearest rank) of first response seconds, in-window consultations.
 
-    The median of an even count is the mean of the middle two, as usual.
+    The median of an even count is the mean of the middle two, as usual. Answers taken back (a
+    reply that never arrived) are left out.
     """
-    stmt = sa.select(_fact.c.seconds).where(
+    kinds = [FactKind.CONSULTATION_ANSWERED.value, FactKind.ANSWER_WITHDRAWN.value]
+    stmt = sa.select(_fact.c.kind, _fact.c.seconds, _fact.c.at, _fact.c.agent_id).where(
         _fact.c.store_id.in_(list(store_ids)),
-        _fact.c.kind == FactKind.CONSULTATION_ANSWERED.value,
+        _fact.c.kind.in_(kinds),
         _fact.c.local_day.between(period.first, period.last),
         _fact.c.in_window.is_(True),
     )
     if agent_id is not None:
         stmt = stmt.where(_fact.c.agent_id == agent_id)
-    values = [int(v or 0) for v in (await work.execute(stmt)).scalars()]
+    answers: Counter[tuple[int, dt.datetime, int | None]] = Counter()
+    withdrawn: Counter[tuple[int, dt.datetime, int | None]] = Counter()
+    for kind, seconds, at, agent in (await work.execute(stmt)).all():
+        (answers if kind == kinds[0] else withdrawn)[int(seconds or 0), at, agent] += 1
+    values = [seconds for seconds, _, _ in (answers - withdrawn).elements()]
     if not values:
         return None, None
     return float(statistics.median(values)), percentile(values, 90)

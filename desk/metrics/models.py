@@ -87,6 +87,9 @@ class OpenConsultation(Base):
     store_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("store.id", ondelete="CASCADE"))
     opened_at: Mapped[dt.datetime]
     in_window: Mapped[bool] = mapped_column(default=True)
+    opening_key: Mapped[str | None] = mapped_column(sa.String(80), default=None)
+    """The key of the fact that counted its opening; None when it was reopened (its opening
+    was counted before, by the fact of the consultation a failed reply did not answer)."""
 
 
 class AfterSaleClock(Base):

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable
 
+import msgspec
 import sqlalchemy as sa
 
 from desk.db import Work, dialect_name, insert_for
@@ -57,8 +58,25 @@ def _consultation(fact: Fact, *, opened: bool) -> Totals:
     return totals
 
 
+def _negated(rows: list[tuple[RollupKey, Totals]]) -> list[tuple[RollupKey, Totals]]:
+    return [(key, {name: -value for name, value in totals.items()}) for key, totals in rows]
+
+
+_WITHDRAWS = {
+    FactKind.ANSWER_WITHDRAWN: FactKind.CONSULTATION_ANSWERED,
+    FactKind.OPENING_MERGED: FactKind.CONSULTATION_OPENED,
+}
+"""Facts that take back another kind: they carry its fields and subtract what it added."""
+
+
 def contributions(fact: Fact) -> list[tuple[RollupKey, Totals]]:
-    """What ``fact`` adds to the rollups, row by row."""
+    """What ``fact`` adds to the rollups, row by row (a withdrawal subtracts what it withdraws)."""
+    if (withdrawn := _WITHDRAWS.get(fact.kind)) is not None:
+        return _negated(_added(msgspec.structs.replace(fact, kind=withdrawn)))
+    return _added(fact)
+
+
+def _added(fact: Fact) -> list[tuple[RollupKey, Totals]]:
     store_row: RollupKey = (fact.store_id, fact.local_day, fact.local_hour, WHOLE_STORE)
     match fact.kind:
         case FactKind.CONSULTATION_OPENED:

@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("store_id", _id, nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("in_window", sa.Boolean(), nullable=False),
+        sa.Column("opening_key", sa.String(length=80), nullable=True),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversation.id"],

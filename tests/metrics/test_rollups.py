@@ -56,20 +56,22 @@ def reference(written: list[Fact]) -> dict[tuple[int, dt.date, int, int], dict[s
     )
     for f in written:
         store = rows[f.store_id, f.local_day, f.local_hour, 0]
-        if f.kind == FactKind.CONSULTATION_OPENED:
-            store["consultations" if f.in_window else "outside_consultations"] += 1
-        elif f.kind == FactKind.CONSULTATION_ANSWERED:
+        # A withdrawal takes back all its namesake added.
+        sign = -1 if f.kind in (FactKind.ANSWER_WITHDRAWN, FactKind.OPENING_MERGED) else 1
+        if f.kind in (FactKind.CONSULTATION_OPENED, FactKind.OPENING_MERGED):
+            store["consultations" if f.in_window else "outside_consultations"] += sign
+        elif f.kind in (FactKind.CONSULTATION_ANSWERED, FactKind.ANSWER_WITHDRAWN):
             agents = [rows[f.store_id, f.local_day, f.local_hour, f.agent_id]] if f.agent_id else []
             for row in [store, *agents]:
                 if f.in_window:
-                    row["answered"] += 1
-                    row["answered_in_time"] += f.in_time
-                    row["response_s"] += f.seconds or 0
+                    row["answered"] += sign
+                    row["answered_in_time"] += sign * f.in_time
+                    row["response_s"] += sign * (f.seconds or 0)
                 else:
-                    row["outside_answered"] += 1
-                    row["outside_in_time"] += f.in_time
+                    row["outside_answered"] += sign
+                    row["outside_in_time"] += sign * f.in_time
             for row in agents:  # an agent's consultations are the ones they answered
-                row["consultations" if f.in_window else "outside_consultations"] += 1
+                row["consultations" if f.in_window else "outside_consultations"] += sign
         elif f.kind == FactKind.AFTERSALE_REQUESTED:
             store["aftersales"] += 1
         elif f.kind == FactKind.AFTERSALE_COMPLETED:
