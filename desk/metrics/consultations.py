@@ -8,6 +8,9 @@ reply comes within the store's reply deadline (180 s) of the opening message. It
 store's local hour and day it *opened* in, also when the reply comes after midnight, and apart
 when it opened outside the store's assessment window (:meth:`StoreCalendar.in_window`).
 
+Pushes arrive out of order: a buyer message delivered late, sent before the open consultation's
+opening but after the last human reply, is its real opening — the consultation moves back to it.
+
 A human reply whose send fails for good reached nobody: it answered nothing
 (:func:`note_reply_failed`). Its answer is withdrawn and the consultation is open again from when
 it opened; one the buyer opened meanwhile (thinking nobody answered) is the same consultation.
@@ -100,6 +103,8 @@ async def note_message(
         ).scalar_one_or_none()
         if opened is not None:
             await _opened(work, calendar, store_id, message_id, sent_at)
+        else:
+            await _maybe_earlier_opening(work, calendar, store_id, conversation_id, message_id, sent_at)
     elif closes_consultation(sender):
         row = (await work.execute(_close, {"conversation_id": conversation_id})).one_or_none()
         if row is not None:
@@ -167,7 +172,7 @@ _later_reply = sa.select(_message.c.id).where(
     _message.c.id > sa.bindparam("message_id"),
     sa.or_(_message.c.delivery.is_(None), _message.c.delivery != Delivery.FAILED),
 )
-_answer_of = sa.select(_fact).where(_fact.c.key == sa.bindparam("key"))
+_fact_by_key = sa.select(_fact).where(_fact.c.key == sa.bindparam("key"))
 _open_row = (
     sa.select(_open.c.opened_at, _open.c.in_window, _open.c.opening_key)
     .where(_open.c.conversation_id == sa.bindparam("conversation_id"))
@@ -202,7 +207,7 @@ async def note_reply_failed(work: Work, *, conversation_id: int, message_id: int
     since, that one is merged into it: its opening is taken back and the open consultation moves
     back to the earlier opening (the buyer has been waiting since then).
     """
-    answer = (await work.execute(_answer_of, {"key": f"answered:{message_id}"})).one_or_none()
+    answer = (await work.execute(_fact_by_key, {"key": f"answered:{message_id}"})).one_or_none()
     if answer is None:
         return  # it answered nothing (the consultation was answered before it)
     if (
@@ -223,8 +228,51 @@ async def note_reply_failed(work: Work, *, conversation_id: int, message_id: int
     if current.opened_at < answer.at:
         return  # cannot be (it opened before the consultation this reply closed); keep it
     if current.opening_key is not None:
-        opening = (await work.execute(_answer_of, {"key": current.opening_key})).one_or_none()
+        opening = (await work.execute(_fact_by_key, {"key": current.opening_key})).one_or_none()
         if opening is not None:
             merged = _withdrawal(opening, kind=FactKind.OPENING_MERGED, key=f"merged:{current.opening_key}")
             await write_fact(work, merged)
     await work.execute(sa.update(_open).where(_open.c.conversation_id == conversation_id).values(**reopened))
+
+
+_last_human_reply = sa.select(sa.func.max(_message.c.sent_at)).where(
+    _message.c.conversation_id == sa.bindparam("conversation_id"),
+    _message.c.sender == Sender.AGENT,
+    sa.or_(_message.c.delivery.is_(None), _message.c.delivery != Delivery.FAILED),
+)
+
+
+async def _maybe_earlier_opening(  # noqa: PLR0917 - one caller, all needed
+    work: Work,
+    calendar: StoreCalendar,
+    store_id: int,
+    conversation_id: int,
+    message_id: int,
+    sent_at: dt.datetime,
+) -> None:
+    """A buyer message that came while a consultation was open: is it that consultation's real,
+    earlier opening (delivered late)? Then the opening moves back to it."""
+    current = (await work.execute(_open_row, {"conversation_id": conversation_id})).one_or_none()
+    if current is None or current.opening_key is None or sent_at >= current.opened_at:
+        return  # (a reopened consultation's opening was counted by an older fact: left as it is)
+    last_reply = (await work.execute(_last_human_reply, {"conversation_id": conversation_id})).scalar()
+    if last_reply is not None and _aware(last_reply) >= sent_at:
+        return  # it was sent before a human answered: it belonged to an answered consultation
+    opening = (await work.execute(_fact_by_key, {"key": current.opening_key})).one_or_none()
+    if opening is not None:
+        await write_fact(
+            work, _withdrawal(opening, kind=FactKind.OPENING_MERGED, key=f"merged:{current.opening_key}")
+        )
+    await _opened(work, calendar, store_id, message_id, sent_at)
+    await work.execute(
+        sa.update(_open)
+        .where(_open.c.conversation_id == conversation_id)
+        .values(
+            opened_at=sent_at, in_window=calendar.in_window(sent_at), opening_key=_opening_key(message_id)
+        )
+    )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # An aggregate's result skips the column type: SQLite hands back a naive (UTC) value.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

@@ -157,3 +157,31 @@ async def test_an_empty_store_has_zeros_and_no_rates(runtime: Runtime, make_stor
         None,
     )
     assert (day.first_response_median_s, day.refund_only_mean_s) == (None, None)
+
+
+async def test_a_buyer_message_delivered_late_moves_the_opening_back_to_when_it_was_sent(
+    runtime: Runtime, make_store, make_user
+) -> None:
+    store = await make_store()
+    agent = await make_user("agent", Role.AGENT, stores=[store])
+    conversation = await buyer_writes(runtime, store, "b", local(DAY, "10:00:30"))  # arrives first
+    await buyer_writes(runtime, store, "b", local(DAY, "09:59:50"))  # sent earlier, delivered late
+    await replies(runtime, agent, conversation, local(DAY, "10:03:00"))  # 190 s after the first
+
+    day = await figures(runtime, [store.id], DAY)
+    assert (day.consultations, day.answered_in_time, day.first_response_median_s) == (1, 0, 190.0)
+
+
+async def test_a_late_message_sent_before_the_last_reply_opens_nothing_earlier(
+    runtime: Runtime, make_store, make_user
+) -> None:
+    store = await make_store()
+    agent = await make_user("agent", Role.AGENT, stores=[store])
+    conversation = await buyer_writes(runtime, store, "b", local(DAY, "10:00:00"))
+    await replies(runtime, agent, conversation, local(DAY, "10:01:00"))
+    await buyer_writes(runtime, store, "b", local(DAY, "10:05:00"))
+    await buyer_writes(runtime, store, "b", local(DAY, "10:00:30"))  # belonged to the answered one
+    await replies(runtime, agent, conversation, local(DAY, "10:06:00"))
+
+    day = await figures(runtime, [store.id], DAY)
+    assert (day.consultations, day.answered_in_time, day.first_response_median_s) == (2, 2, 60.0)
