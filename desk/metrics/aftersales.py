@@ -8,7 +8,8 @@
   time is paused). Refund-only (``REFUND``) and return-refund (``RETURN``) are reported apart;
   exchanges have no refund and no completion time.
 * It was **completed automatically** when the desk's rules took its decisions and no person did
-  (a save caused by a ``rule:`` command and none by a ``user:`` one).
+  (a save caused by a ``rule:`` command and none by a ``user:`` one). Otherwise, when a desk user
+  acted on it, it counts as **handled** by the last of them (the agent table's after-sales).
 
 :func:`note_aftersale` is called by the after-sale owner each time it stores a new state; the
 running clock of each request lives in ``metric_aftersale_clock``.
@@ -47,6 +48,7 @@ class ClockState(msgspec.Struct, frozen=True):
     paused_s: int = 0
     rule_acted: bool = False
     human_acted: bool = False
+    handled_by: int | None = None
     completed: bool = False
 
 
@@ -65,11 +67,17 @@ def advance(state: ClockState, *, status: str, at: dt.datetime, origin: str) -> 
         paused_s=paused_s,
         rule_acted=state.rule_acted or origin.startswith("rule:"),
         human_acted=state.human_acted or origin.startswith("user:"),
+        handled_by=_user_of(origin) or state.handled_by,
     )
     if status in REFUNDED and not state.completed:
         completion = max(0, int((at - state.requested_at).total_seconds()) - paused_s)
         return msgspec.structs.replace(new, completed=True), completion
     return new, None
+
+
+def _user_of(origin: str) -> int | None:
+    kind, _, ident = origin.partition(":")
+    return int(ident) if kind == "user" and ident.isdigit() else None
 
 
 def completed_automatically(state: ClockState) -> bool:
@@ -112,6 +120,7 @@ async def note_aftersale(
             paused_s=row.paused_s,
             rule_acted=row.rule_acted,
             human_acted=row.human_acted,
+            handled_by=row.handled_by,
             completed=row.completed,
         )
     state, completion = advance(state, status=status, at=updated_at, origin=origin)
@@ -128,6 +137,7 @@ async def note_aftersale(
             kind=FactKind.AFTERSALE_COMPLETED,
             at=updated_at,
             seconds=completion,
+            agent_id=state.handled_by if state.human_acted else None,
             automatic=completed_automatically(state),
             detail=kind,
         )

@@ -159,6 +159,8 @@ class Summary(msgspec.Struct, frozen=True):
     return_refund_mean_s: float | None
     automatic_share: float | None
     """Completed after-sales that rules completed with nobody's hand / completed after-sales."""
+    aftersales_handled: int
+    """Completed after-sales a person decided (for an agent: they were the last to act)."""
 
 
 async def summary(
@@ -186,4 +188,5 @@ async def summary(
         return_refund_completed=t["return_refund_done"],
         return_refund_mean_s=ratio(t["return_refund_s"], t["return_refund_done"]),
         automatic_share=ratio(t["completed_automatically"], completed),
+        aftersales_handled=t["aftersales_handled"],
     )

@@ -73,6 +73,8 @@ class MetricRollup(Base):
     return_refund_done: Mapped[int] = mapped_column(default=0)
     return_refund_s: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     completed_automatically: Mapped[int] = mapped_column(default=0)
+    aftersales_handled: Mapped[int] = mapped_column(default=0)
+    """Completed after-sales a person decided (on an agent's row: that agent, the last to act)."""
     orders: Mapped[int] = mapped_column(default=0)
 
 
@@ -106,4 +108,6 @@ class AfterSaleClock(Base):
     paused_s: Mapped[int] = mapped_column(default=0)
     rule_acted: Mapped[bool] = mapped_column(default=False)
     human_acted: Mapped[bool] = mapped_column(default=False)
+    handled_by: Mapped[int | None] = mapped_column(BigId, default=None)
+    """The desk user who last acted on it (no foreign key: facts outlive deleted users)."""
     completed: Mapped[bool] = mapped_column(default=False)

@@ -92,16 +92,21 @@ def _added(fact: Fact) -> list[tuple[RollupKey, Totals]]:
             return [(store_row, {"aftersales": 1})]
         case FactKind.AFTERSALE_COMPLETED:
             name = "refund_only" if fact.detail == "REFUND" else "return_refund"
-            return [
+            handled = {"aftersales_handled": 1} if fact.agent_id else {}
+            completed = [
                 (
                     store_row,
                     {
                         f"{name}_done": 1,
                         f"{name}_s": fact.seconds or 0,
                         "completed_automatically": int(fact.automatic),
+                        **handled,
                     },
                 )
             ]
+            if fact.agent_id:
+                completed.append(((fact.store_id, fact.local_day, fact.local_hour, fact.agent_id), handled))
+            return completed
         case FactKind.ORDER_PAID:
             return [(store_row, {"orders": 1})]
     return []

@@ -62,6 +62,7 @@ def upgrade() -> None:
         "return_refund_done",
         "return_refund_s",
         "completed_automatically",
+        "aftersales_handled",
         "orders",
     ]
     op.create_table(
@@ -109,6 +110,7 @@ def upgrade() -> None:
         sa.Column("paused_s", sa.Integer(), nullable=False),
         sa.Column("rule_acted", sa.Boolean(), nullable=False),
         sa.Column("human_acted", sa.Boolean(), nullable=False),
+        sa.Column("handled_by", _id, nullable=True),
         sa.Column("completed", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["aftersale_pk"],

@@ -101,7 +101,9 @@ async def test_return_refunds_are_apart_and_rules_alone_complete_automatically(
 
     day = await figures(runtime, [store.id], DAY)
     assert (day.aftersales, day.return_refund_completed, day.return_refund_mean_s) == (3, 2, 5460.0)
-    assert (day.refund_only_completed, day.automatic_share) == (0, 0.5)
+    assert (day.refund_only_completed, day.automatic_share, day.aftersales_handled) == (0, 0.5, 1)
+    assert (await figures(runtime, [store.id], DAY, agent_id=2)).aftersales_handled == 1
+    assert (await figures(runtime, [store.id], DAY, agent_id=3)).aftersales_handled == 0
 
 
 def test_a_negotiation_still_running_at_the_refund_is_paused_until_the_refund() -> None:

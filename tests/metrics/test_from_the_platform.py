@@ -56,5 +56,6 @@ async def test_orders_after_sales_and_chats_from_the_platform_leave_one_fact_eac
     completed = [f for f in await facts(platform.runtime) if f.kind == "aftersale.completed"]
     assert len(completed) == 1
     assert (completed[0].detail, completed[0].automatic, completed[0].store_id) == ("REFUND", False, store.id)
+    assert completed[0].agent_id == agent.id  # handled by the agent who approved it
     assert completed[0].seconds is not None
     assert Counter(f.kind for f in await facts(platform.runtime)) == {**kinds, "aftersale.completed": 1}

@@ -79,6 +79,9 @@ def reference(written: list[Fact]) -> dict[tuple[int, dt.date, int, int], dict[s
             store[f"{name}_done"] += 1
             store[f"{name}_s"] += f.seconds or 0
             store["completed_automatically"] += f.automatic
+            if f.agent_id:  # a person decided it: handled, by them
+                store["aftersales_handled"] += 1
+                rows[f.store_id, f.local_day, f.local_hour, f.agent_id]["aftersales_handled"] += 1
         elif f.kind == FactKind.ORDER_PAID:
             store["orders"] += 1
     return dict(rows)
