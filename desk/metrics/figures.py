@@ -22,8 +22,10 @@ from desk.metrics.orders import repeat_share
 from desk.metrics.rollups import COUNTS, WHOLE_STORE
 
 __all__ = [
+    "AgentRow",
     "Period",
     "Summary",
+    "agent_table",
     "first_response",
     "orders_by_hour",
     "percentile",
@@ -84,10 +86,26 @@ async def first_response(
     The median of an even count is the mean of the middle two, as usual. Answers taken back (a
     reply that never arrived) are left out.
     """
-    kinds = [FactKind.CONSULTATION_ANSWERED.value, FactKind.ANSWER_WITHDRAWN.value]
+    by_agent = await _first_responses(work, store_ids, period, agent_id=agent_id)
+    return _median_p90([s for values in by_agent.values() for s in values])
+
+
+def _median_p90(values: list[int]) -> tuple[float | None, int | None]:
+    if not values:
+        return None, None
+    return float(statistics.median(values)), percentile(values, 90)
+
+
+_ANSWER_KINDS = (FactKind.CONSULTATION_ANSWERED.value, FactKind.ANSWER_WITHDRAWN.value)
+
+
+async def _first_responses(
+    work: Work, store_ids: Collection[int], period: Period, *, agent_id: int | None = None
+) -> dict[int | None, list[int]]:
+    """First response seconds of in-window consultations by answering agent, answers taken back left out."""
     stmt = sa.select(_fact.c.kind, _fact.c.seconds, _fact.c.at, _fact.c.agent_id).where(
         _fact.c.store_id.in_(list(store_ids)),
-        _fact.c.kind.in_(kinds),
+        _fact.c.kind.in_(_ANSWER_KINDS),
         _fact.c.local_day.between(period.first, period.last),
         _fact.c.in_window.is_(True),
     )
@@ -96,11 +114,11 @@ async def first_response(
     answers: Counter[tuple[int, dt.datetime, int | None]] = Counter()
     withdrawn: Counter[tuple[int, dt.datetime, int | None]] = Counter()
     for kind, seconds, at, agent in (await work.execute(stmt)).all():
-        (answers if kind == kinds[0] else withdrawn)[int(seconds or 0), at, agent] += 1
-    values = [seconds for seconds, _, _ in (answers - withdrawn).elements()]
-    if not values:
-        return None, None
-    return float(statistics.median(values)), percentile(values, 90)
+        (answers if kind == _ANSWER_KINDS[0] else withdrawn)[int(seconds or 0), at, agent] += 1
+    by_agent: dict[int | None, list[int]] = {}
+    for seconds, _, agent in (answers - withdrawn).elements():
+        by_agent.setdefault(agent, []).append(seconds)
+    return by_agent
 
 
 async def orders_by_hour(work: Work, store_ids: Collection[int], period: Period) -> list[int]:
@@ -190,3 +208,43 @@ async def summary(
         automatic_share=ratio(t["completed_automatically"], completed),
         aftersales_handled=t["aftersales_handled"],
     )
+
+
+class AgentRow(msgspec.Struct, frozen=True):
+    """One agent's line of the agent table over a period."""
+
+    agent_id: int
+    consultations: int
+    """The in-window consultations the agent answered."""
+    answered_in_time: int
+    reply_rate: float | None
+    first_response_median_s: float | None
+    aftersales_handled: int
+
+
+async def agent_table(work: Work, store_ids: Collection[int], period: Period) -> list[AgentRow]:
+    """Every agent with figures in ``store_ids`` over ``period``, by agent id (two queries in all)."""
+    names = ("consultations", "answered_in_time", "aftersales_handled")
+    stmt = (
+        sa.select(_rollup.c.agent_id, *[sa.func.sum(_rollup.c[name]).label(name) for name in names])
+        .where(
+            _rollup.c.store_id.in_(list(store_ids)),
+            _rollup.c.day.between(period.first, period.last),
+            _rollup.c.agent_id != WHOLE_STORE,
+        )
+        .group_by(_rollup.c.agent_id)
+        .order_by(_rollup.c.agent_id)
+    )
+    rows = (await work.execute(stmt)).all()
+    responses = await _first_responses(work, store_ids, period)
+    return [
+        AgentRow(
+            agent_id=int(row.agent_id),
+            consultations=int(row.consultations or 0),
+            answered_in_time=int(row.answered_in_time or 0),
+            reply_rate=ratio(int(row.answered_in_time or 0), int(row.consultations or 0)),
+            first_response_median_s=_median_p90(responses.get(int(row.agent_id), []))[0],
+            aftersales_handled=int(row.aftersales_handled or 0),
+        )
+        for row in rows
+    ]

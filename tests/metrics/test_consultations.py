@@ -6,9 +6,12 @@ from the rollups those saves keep.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from desk.accounts.models import Role
+from desk.metrics.figures import Period, agent_table
 from desk.metrics.models import MetricFact, MetricRollup
 from desk.runtime import Runtime
 from tests.inbox.support import buyer_writes
@@ -185,3 +188,26 @@ async def test_a_late_message_sent_before_the_last_reply_opens_nothing_earlier(
 
     day = await figures(runtime, [store.id], DAY)
     assert (day.consultations, day.answered_in_time, day.first_response_median_s) == (2, 2, 60.0)
+
+
+async def test_the_agent_table_has_each_agents_answers_in_two_reads(
+    runtime: Runtime, make_store, make_user
+) -> None:
+    store = await make_store()
+    chen = await make_user("chen", Role.AGENT, stores=[store])
+    liu = await make_user("liu", Role.AGENT, stores=[store])
+    for peer, agent, after in (("a", chen, "10:01:00"), ("b", chen, "10:05:00"), ("c", liu, "10:02:00")):
+        conversation = await buyer_writes(runtime, store, peer, local(DAY, "10:00:00"))
+        await replies(runtime, agent, conversation, local(DAY, after))
+    await buyer_writes(runtime, store, "d", local(DAY, "10:00:00"))  # unanswered: the store's only
+
+    async with runtime.db.engine.connect() as conn:
+        table = await agent_table(conn, [store.id], Period.day(dt.date(2026, 12, 1)))
+    assert [
+        (r.agent_id, r.consultations, r.answered_in_time, r.reply_rate, r.first_response_median_s)
+        for r in table
+    ] == [
+        (chen.id, 2, 1, 0.5, 180.0),
+        (liu.id, 1, 1, 1.0, 120.0),
+    ]
+    assert (await figures(runtime, [store.id], DAY)).consultations == 4
