@@ -13,6 +13,7 @@ from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.db import utcnow
 from desk.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from desk.metrics import rollups
+from desk.metrics.backfill import backfill, backfill_size
 from desk.metrics.figures import Period, summary
 from desk.metrics.models import MetricFact
 from desk.metrics.report import report_lines
@@ -62,6 +63,35 @@ def metrics_rebuild(since: str, language: str) -> None:
 
     facts = run(rebuild())
     click.echo(translate(language, "metrics.cli.rebuilt", day=first.isoformat(), facts=facts))
+
+
+@metrics.command("backfill")
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    metavar="Nd|YYYY-MM-DD",
+    help="Messages, payments and after-sales from this day (UTC) on.",
+)
+@_language
+def metrics_backfill(since: str, language: str) -> None:
+    """Write the facts of what happened before the desk recorded them (after upgrading to this version)."""
+    try:
+        first = parse_since(since, utcnow().date())
+    except ValueError as exc:
+        raise fail(f"--since: {exc}") from None
+    settings = load_cli_settings()
+
+    async def backfill_all() -> int:
+        async with open_runtime(settings) as runtime, runtime.db.transaction() as conn:
+            start = dt.datetime.combine(first, dt.time(), dt.UTC)
+            label = translate(language, "metrics.cli.backfilling")
+            size = await backfill_size(conn, start)
+            with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
+                return await backfill(conn, start, on_progress=bar.update)
+
+    facts = run(backfill_all())
+    click.echo(translate(language, "metrics.cli.backfilled", day=first.isoformat(), facts=facts))
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.date:
