@@ -51,7 +51,7 @@ from desk.ingest import webhooks as ingest_webhooks
 from desk.ingest.install import install_ingest
 from desk.ingest.models import KfCursor, PlatformEvent, PushHour
 from desk.logs import configure_logging
-from desk.metrics.models import AfterSaleClock, MetricFact, MetricRollup, OpenConsultation
+from desk.metrics.models import AfterSaleClock, MetricFact, MetricFactPending, MetricRollup, OpenConsultation
 from desk.openapi_page import LocalSwaggerUI
 from desk.orders import api as orders_api
 from desk.orders.models import Buyer, BuyerTag, Order, OrderLine
@@ -96,6 +96,7 @@ MODELS = (
     Message,
     ChangeEvent,
     MetricFact,
+    MetricFactPending,
     MetricRollup,
     OpenConsultation,
     AfterSaleClock,

@@ -14,6 +14,7 @@ from desk.commands.runner import CommandRunner
 from desk.inbox import commands as inbox_commands
 from desk.inbox import sweep as inbox_sweep
 from desk.ingest.install import EventProcessing
+from desk.metrics.applier import RollupApplier
 from desk.orders import commands as order_commands
 from desk.runtime import Runtime
 from desk.timers.runner import TimerHandler, TimerRunner
@@ -56,6 +57,7 @@ class Background:
         self.sweeper = inbox_sweep.InboxSweeper(
             runtime.db, runtime.clock, auto_resolve_hours=runtime.settings.auto_resolve_hours
         )
+        self.rollups = RollupApplier(runtime.db)
 
     @property
     def name(self) -> str:
@@ -66,8 +68,10 @@ class Background:
         await self.commands.start()
         await self.timers.start()
         await self.sweeper.start()
+        await self.rollups.start()
 
     async def stop(self) -> None:
+        await self.rollups.stop()
         await self.sweeper.stop()
         await self.timers.stop()
         await self.commands.stop()

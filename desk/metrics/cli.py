@@ -13,12 +13,14 @@ from desk.cli_base import fail, load_cli_settings, main, open_runtime, run
 from desk.db import utcnow
 from desk.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from desk.metrics import rollups
+from desk.metrics.applier import RollupApplier
 from desk.metrics.backfill import backfill, backfill_size
 from desk.metrics.figures import Period, summary
 from desk.metrics.models import MetricFact
 from desk.metrics.report import report_lines
 from desk.metrics.since import parse_since
 from desk.metrics.window_text import format_minute, parse_deadline, parse_minute
+from desk.runtime import Runtime
 from desk.stores.models import Store
 
 __all__ = ["metrics"]
@@ -110,28 +112,37 @@ def metrics_report(day: dt.date, store_refs: tuple[str, ...], language: str) -> 
     settings = load_cli_settings()
 
     async def report() -> list[str]:
-        lines: list[str] = []
-        async with open_runtime(settings) as runtime, runtime.db.engine.connect() as conn:
-            stores = (
-                await conn.execute(
-                    sa.select(Store.id, Store.key, Store.name)
-                    .where(Store.is_active.is_(True))
-                    .order_by(Store.name)
-                )
-            ).all()
-            for ref in store_refs:
-                if not any(ref in (s.key, s.name) for s in stores):
-                    raise fail(f"--store: no active store has the key or name {ref!r}")
-            chosen = [s for s in stores if not store_refs or s.key in store_refs or s.name in store_refs]
-            if not chosen:
-                return [translate(language, "metrics.cli.no_stores")]
-            for store in chosen:
-                figures = await summary(conn, [store.id], Period.day(day))
-                lines.extend(report_lines(store.name, day, figures, language))
-        return lines
+        async with open_runtime(settings) as runtime:
+            # Facts the worker has not added yet (it may not run at all): the report is complete.
+            await RollupApplier(runtime.db).drain()
+            return await _report_lines(runtime, day, store_refs, language)
 
     for line in run(report()):
         click.echo(line)
+
+
+async def _report_lines(
+    runtime: Runtime, day: dt.date, store_refs: tuple[str, ...], language: str
+) -> list[str]:
+    lines: list[str] = []
+    async with runtime.db.engine.connect() as conn:
+        stores = (
+            await conn.execute(
+                sa.select(Store.id, Store.key, Store.name)
+                .where(Store.is_active.is_(True))
+                .order_by(Store.name)
+            )
+        ).all()
+        for ref in store_refs:
+            if not any(ref in (s.key, s.name) for s in stores):
+                raise fail(f"--store: no active store has the key or name {ref!r}")
+        chosen = [s for s in stores if not store_refs or s.key in store_refs or s.name in store_refs]
+        if not chosen:
+            return [translate(language, "metrics.cli.no_stores")]
+        for store in chosen:
+            figures = await summary(conn, [store.id], Period.day(day))
+            lines.extend(report_lines(store.name, day, figures, language))
+    return lines
 
 
 def _parsed(

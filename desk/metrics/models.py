@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from desk.db import Base, BigId
 
-__all__ = ["AfterSaleClock", "MetricFact", "MetricRollup", "OpenConsultation"]
+__all__ = ["AfterSaleClock", "MetricFact", "MetricFactPending", "MetricRollup", "OpenConsultation"]
 
 
 class MetricFact(Base):
@@ -43,6 +43,22 @@ class MetricFact(Base):
     automatic: Mapped[bool] = mapped_column(default=False)
     detail: Mapped[str] = mapped_column(sa.String(16), default="")
     """The after-sale type (``REFUND`` / ``RETURN`` / ``EXCHANGE``) for after-sale facts."""
+
+
+class MetricFactPending(Base):
+    """A fact not yet added to the rollups (see :func:`desk.metrics.rollups.apply_pending`).
+
+    Rollup rows are shared by every change of a store's hour; upserting them in the transaction
+    of each change would make unrelated transactions (a buyer's message, an agent's reply, an
+    order) wait on each other in any order — and deadlock. The change writes its fact and this
+    row (inserts, contended by nobody); an applier adds pending facts to the rollups moments later.
+    """
+
+    __tablename__ = "metric_fact_pending"
+
+    fact_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("metric_fact.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class MetricRollup(Base):

@@ -1,8 +1,9 @@
-"""Writing a fact once, with its rollups, in the unit of work of the change it records.
+"""Writing a fact once, in the unit of work of the change it records.
 
 A fact is appended with a unique ``key`` naming the change; writing it again (a redelivered push,
-a replayed event) is a no-op. A new fact adds to its rollups at once (:func:`rollups.add`), in the
-same transaction, so rollups and facts never drift apart.
+a replayed event) is a no-op. A new fact is also marked pending (``metric_fact_pending``): the
+rollup applier adds it to the rollups moments later (:func:`desk.metrics.rollups.apply_pending`),
+so the change's transaction takes no lock another change could be waiting for.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import msgspec
 import sqlalchemy as sa
 
 from desk.db import Work, dialect_name, insert_for
-from desk.metrics import rollups
 from desk.metrics.facts import Fact
-from desk.metrics.models import MetricFact
+from desk.metrics.models import MetricFact, MetricFactPending
 
 __all__ = ["write_fact"]
 
 _fact = MetricFact.__table__
+_pending_insert = sa.insert(MetricFactPending.__table__)
 
 
 @functools.cache
@@ -30,11 +31,11 @@ def _insert(dialect: str) -> sa.Insert:
 
 
 async def write_fact(work: Work, fact: Fact) -> bool:
-    """Append ``fact`` and add it to its rollups; False (nothing written) when its key exists."""
+    """Append ``fact`` for the rollups; False (nothing written) when its key exists."""
     values = msgspec.structs.asdict(fact)
     values["kind"] = str(fact.kind)
     inserted = (await work.execute(_insert(dialect_name(work)), values)).scalar_one_or_none()
     if inserted is None:
         return False
-    await rollups.add(work, fact)
+    await work.execute(_pending_insert, {"fact_id": int(inserted)})
     return True

@@ -1,8 +1,9 @@
 """Rollups: the facts summed per store, local day and hour, and agent — what dashboards read.
 
 :func:`contributions` is the one place that says what a fact adds to which rollup row; both the
-incremental upsert (:func:`add`, run as each fact is written) and the recomputation from facts
-(:func:`recompute`, behind ``desk metrics rebuild``) use it, so they cannot disagree.
+incremental upserts (:func:`apply_pending`, run by the applier moments after facts are written)
+and the recomputation from facts (:func:`rebuild`, behind ``desk metrics rebuild``) use it, so
+they cannot disagree.
 
 A store's own row has ``agent_id`` :data:`WHOLE_STORE` (0). An agent's rows count the
 consultations that agent answered; unanswered ones count only for the store.
@@ -19,14 +20,14 @@ import sqlalchemy as sa
 
 from desk.db import Work, dialect_name, insert_for
 from desk.metrics.facts import Fact, FactKind
-from desk.metrics.models import MetricFact, MetricRollup
+from desk.metrics.models import MetricFact, MetricFactPending, MetricRollup
 
 __all__ = [
     "COUNTS",
     "WHOLE_STORE",
     "RollupKey",
     "Totals",
-    "add",
+    "apply_pending",
     "contributions",
     "facts_since",
     "rebuild",
@@ -35,6 +36,7 @@ __all__ = [
 
 _rollup = MetricRollup.__table__
 _fact = MetricFact.__table__
+_pending = MetricFactPending.__table__
 WHOLE_STORE = 0
 KEY_COLUMNS = ("store_id", "day", "hour", "agent_id")
 COUNTS = tuple(c.name for c in _rollup.columns if c.name not in KEY_COLUMNS)
@@ -121,13 +123,55 @@ def _upsert(dialect: str, columns: frozenset[str]) -> sa.Insert:
     )
 
 
-async def add(work: Work, fact: Fact) -> None:
-    """Add a newly written fact to its rollup rows (an upsert each: concurrent writers add up)."""
-    for (store_id, day, hour, agent_id), totals in contributions(fact):
+async def _add(work: Work, rows: dict[RollupKey, Totals]) -> None:
+    # In key order: two appliers adding to the same rows wait for each other, never deadlock.
+    for key in sorted(rows):
+        store_id, day, hour, agent_id = key
+        totals = {name: value for name, value in rows[key].items() if value}
+        if not totals:
+            continue
         values = {"store_id": store_id, "day": day, "hour": hour, "agent_id": agent_id}
         values.update(dict.fromkeys(COUNTS, 0))
         values.update(totals)
         await work.execute(_upsert(dialect_name(work), frozenset(totals)), values)
+
+
+async def _claim_pending(work: Work, limit: int) -> list[int]:
+    if dialect_name(work) == "postgresql":
+        # Appliers in several processes take disjoint sets: each row is applied exactly once.
+        claimed = (
+            sa.select(_pending.c.fact_id)
+            .order_by(_pending.c.fact_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        result = await work.execute(
+            sa.delete(_pending).where(_pending.c.fact_id.in_(claimed)).returning(_pending.c.fact_id)
+        )
+        return [int(i) for i in result.scalars()]
+    ids = [
+        int(i)
+        for i in (
+            await work.execute(sa.select(_pending.c.fact_id).order_by(_pending.c.fact_id).limit(limit))
+        ).scalars()
+    ]
+    if ids:
+        await work.execute(sa.delete(_pending).where(_pending.c.fact_id.in_(ids)))
+    return ids
+
+
+async def apply_pending(work: Work, *, limit: int = 5000) -> int:
+    """Add up to ``limit`` pending facts to the rollups (upserts); returns how many were applied.
+
+    Run in a transaction of its own: the facts stop being pending exactly when their counts are in.
+    """
+    ids = await _claim_pending(work, limit)
+    if not ids:
+        return 0
+    rows = (await work.execute(sa.select(_fact).where(_fact.c.id.in_(ids)))).all()
+    await _add(work, recompute(_fact_of(row) for row in rows))
+    return len(ids)
 
 
 def recompute(facts: Iterable[Fact]) -> dict[RollupKey, Totals]:
@@ -182,12 +226,21 @@ async def rebuild(work: Work, since: dt.date, *, on_progress: Callable[[int], No
     """Recompute every rollup row of local days from ``since`` on from the facts; returns the facts read.
 
     Runs in ``work``'s transaction: readers see the old rows until it commits, then the new ones.
-    Facts written meanwhile wait for it (their rollup upsert is blocked), so none is lost between
-    the read and the replace: the table is locked on PostgreSQL, and SQLite's one writer is this.
+    Facts written meanwhile wait for it, so none is lost or counted twice between the read and
+    the replace: the tables are locked on PostgreSQL, and SQLite's one writer is this.
     """
     if dialect_name(work) == "postgresql":
+        # Facts being written wait (at their pending row) until this commits; those written
+        # already are all visible once the lock is granted (their writers have committed).
+        await work.execute(sa.text("LOCK TABLE metric_fact_pending IN EXCLUSIVE MODE"))
         await work.execute(sa.text("LOCK TABLE metric_rollup IN EXCLUSIVE MODE"))
     await work.execute(sa.delete(_rollup).where(_rollup.c.day >= since))
+    # The facts read below are counted here: none of them is left for the applier to add again.
+    await work.execute(
+        sa.delete(_pending).where(
+            _pending.c.fact_id.in_(sa.select(_fact.c.id).where(_fact.c.local_day >= since))
+        )
+    )
     rows: dict[RollupKey, Totals] = {}
     read = 0
     async for facts in facts_since(work, since):

@@ -48,6 +48,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_metric_fact_key")),
     )
     op.create_index("ix_metric_fact_store_kind_day", "metric_fact", ["store_id", "kind", "local_day"])
+    op.create_table(
+        "metric_fact_pending",
+        sa.Column("fact_id", _id, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["fact_id"],
+            ["metric_fact.id"],
+            name=op.f("fk_metric_fact_pending_fact_id_metric_fact"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("fact_id", name=op.f("pk_metric_fact_pending")),
+    )
     counts = [
         "consultations",
         "answered",
@@ -132,6 +143,7 @@ def downgrade() -> None:
     op.drop_table("metric_aftersale_clock")
     op.drop_table("metric_open_consultation")
     op.drop_table("metric_rollup")
+    op.drop_table("metric_fact_pending")
     op.drop_index("ix_metric_fact_store_kind_day", table_name="metric_fact")
     op.drop_table("metric_fact")
     with op.batch_alter_table("store") as batch:

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from desk.accounts.models import User
 from desk.inbox.access import conversation_for
 from desk.inbox.replies import ReplyResult, send_auto_reply, send_reply
+from desk.metrics.applier import RollupApplier
 from desk.metrics.figures import Period, Summary, summary
 from desk.runtime import Runtime
 
-__all__ = ["SHANGHAI", "auto_replies", "figures", "local", "replies"]
+__all__ = ["SHANGHAI", "auto_replies", "figures", "local", "replies", "settle"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -50,9 +51,15 @@ async def auto_replies(runtime: Runtime, agent: User, conversation_id: int, now:
     assert isinstance(result, ReplyResult), result
 
 
+async def settle(runtime: Runtime) -> None:
+    """Add the pending facts to the rollups, as the worker's applier does a moment after."""
+    await RollupApplier(runtime.db).drain()
+
+
 async def figures(
     runtime: Runtime, store_ids: list[int], first: str, last: str | None = None, **kw: int
 ) -> Summary:
+    await settle(runtime)
     period = Period(dt.date.fromisoformat(first), dt.date.fromisoformat(last or first))
     async with runtime.db.engine.connect() as conn:
         return await summary(conn, store_ids, period, **kw)

@@ -8,7 +8,7 @@ from desk.accounts.models import Role
 from desk.metrics.models import MetricRollup
 from desk.runtime import Runtime
 from tests.inbox.support import buyer_writes
-from tests.metrics.support import figures, local, replies
+from tests.metrics.support import figures, local, replies, settle
 from tests.shell.helpers import run_cli
 
 DAY = "2026-12-01"
@@ -28,6 +28,7 @@ async def test_rebuild_recomputes_rollups_that_went_wrong(
     settings, runtime: Runtime, make_store, make_user
 ) -> None:
     store = await a_day_of_chats(runtime, make_store, make_user)
+    await settle(runtime)
     async with runtime.db.engine.begin() as conn:
         await conn.execute(sa.update(MetricRollup).values(consultations=99, answered_in_time=0))
     assert (await figures(runtime, [store.id], DAY)).consultations == 99

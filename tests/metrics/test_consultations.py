@@ -15,7 +15,7 @@ from desk.metrics.figures import Period, agent_table
 from desk.metrics.models import MetricFact, MetricRollup
 from desk.runtime import Runtime
 from tests.inbox.support import buyer_writes
-from tests.metrics.support import auto_replies, figures, local, replies
+from tests.metrics.support import auto_replies, figures, local, replies, settle
 
 DAY = "2026-12-01"
 
@@ -201,6 +201,7 @@ async def test_the_agent_table_has_each_agents_answers_in_two_reads(
         await replies(runtime, agent, conversation, local(DAY, after))
     await buyer_writes(runtime, store, "d", local(DAY, "10:00:00"))  # unanswered: the store's only
 
+    await settle(runtime)
     async with runtime.db.engine.connect() as conn:
         table = await agent_table(conn, [store.id], Period.day(dt.date(2026, 12, 1)))
     assert [
