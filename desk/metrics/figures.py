@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections import Counter
 from collections.abc import Collection
 
 import msgspec
@@ -103,7 +102,7 @@ async def _first_responses(
     work: Work, store_ids: Collection[int], period: Period, *, agent_id: int | None = None
 ) -> dict[int | None, list[int]]:
     """First response seconds of in-window consultations by answering agent, answers taken back left out."""
-    stmt = sa.select(_fact.c.kind, _fact.c.seconds, _fact.c.at, _fact.c.agent_id).where(
+    stmt = sa.select(_fact.c.key, _fact.c.seconds, _fact.c.agent_id).where(
         _fact.c.store_id.in_(list(store_ids)),
         _fact.c.kind.in_(_ANSWER_KINDS),
         _fact.c.local_day.between(period.first, period.last),
@@ -111,13 +110,15 @@ async def _first_responses(
     )
     if agent_id is not None:
         stmt = stmt.where(_fact.c.agent_id == agent_id)
-    answers: Counter[tuple[int, dt.datetime, int | None]] = Counter()
-    withdrawn: Counter[tuple[int, dt.datetime, int | None]] = Counter()
-    for kind, seconds, at, agent in (await work.execute(stmt)).all():
-        (answers if kind == _ANSWER_KINDS[0] else withdrawn)[int(seconds or 0), at, agent] += 1
+    rows = (await work.execute(stmt)).all()
+    # An answer taken back carries the answering reply's message id in its key, as the answer does
+    # (``answered:<message>`` / ``unanswered:<message>``, :mod:`desk.metrics.consultations`).
+    withdrawn = {key.partition(":")[2] for key, _, _ in rows if key.startswith("unanswered:")}
     by_agent: dict[int | None, list[int]] = {}
-    for seconds, _, agent in (answers - withdrawn).elements():
-        by_agent.setdefault(agent, []).append(seconds)
+    for key, seconds, agent in rows:
+        kind, _, reply = key.partition(":")
+        if kind == "answered" and reply not in withdrawn:
+            by_agent.setdefault(agent, []).append(int(seconds or 0))
     return by_agent
 
 
