@@ -54,6 +54,7 @@ from desk.ingest import webhooks as ingest_webhooks
 from desk.ingest.install import install_ingest
 from desk.ingest.models import KfCursor, PlatformEvent, PushHour
 from desk.logs import configure_logging
+from desk.metrics.models import AfterSaleClock, MetricFact, MetricFactPending, MetricRollup, OpenConsultation
 from desk.openapi_page import LocalSwaggerUI
 from desk.orders import api as orders_api
 from desk.orders import pages as orders_pages
@@ -102,6 +103,11 @@ MODELS = (
     Conversation,
     Message,
     ChangeEvent,
+    MetricFact,
+    MetricFactPending,
+    MetricRollup,
+    OpenConsultation,
+    AfterSaleClock,
     OutboundCommand,
     AgentPresence,
     QuickReply,

@@ -14,6 +14,7 @@ from desk.commands.runner import CommandRunner
 from desk.inbox import commands as inbox_commands
 from desk.inbox import sweep as inbox_sweep
 from desk.ingest.install import EventProcessing
+from desk.metrics.applier import RollupApplier
 from desk.orders import commands as order_commands
 from desk.rules.engine import RuleEngine
 from desk.runtime import Runtime
@@ -67,6 +68,7 @@ class Background:
         self.sweeper = inbox_sweep.InboxSweeper(
             runtime.db, runtime.clock, auto_resolve_hours=runtime.settings.auto_resolve_hours
         )
+        self.rollups = RollupApplier(runtime.db)
 
     @property
     def name(self) -> str:
@@ -78,8 +80,10 @@ class Background:
         await self.timers.start()
         await self.rules.start()
         await self.sweeper.start()
+        await self.rollups.start()
 
     async def stop(self) -> None:
+        await self.rollups.stop()
         await self.sweeper.stop()
         await self.rules.stop()
         await self.timers.stop()

@@ -12,6 +12,7 @@ from desk.aftersales import cli as _aftersales_cli  # noqa: F401  (registers com
 from desk.cli_base import check_ready, fail, load_cli_settings, main
 from desk.db import redact_url
 from desk.ingest import cli as _ingest_cli  # noqa: F401  (registers commands)
+from desk.metrics import cli as _metrics_cli  # noqa: F401  (registers commands)
 from desk.rules import cli as _rules_cli  # noqa: F401  (registers commands)
 from desk.stores import cli as _stores_cli  # noqa: F401  (registers commands)
 

@@ -18,6 +18,7 @@ from desk.aftersales.models import AfterSale, Complaint
 from desk.changes.events import AfterSaleChanged
 from desk.changes.record import record
 from desk.db import clip, epoch_to_utc, guarded_upsert, insert_for, utcnow
+from desk.metrics.aftersales import note_aftersale
 from desk.orders.models import Buyer
 from desk.orders.services import save_buyer
 from desk.platform.channels_types import ChannelsAfterSale
@@ -98,6 +99,16 @@ async def save_aftersale(
     pk = (await conn.execute(upsert, values)).scalar_one_or_none()
     if pk is None:
         return None
+    await note_aftersale(
+        conn,
+        store_id=store_id,
+        aftersale_pk=int(pk),
+        kind=aftersale.type,
+        status=aftersale.status,
+        requested_at=values["create_time"],
+        updated_at=values["update_time"],
+        origin=origin,
+    )
     await record(
         conn,
         AfterSaleChanged(

@@ -27,6 +27,7 @@ from desk.commands.kinds import ClaimedCommand, CommandContext, CommandFailedErr
 from desk.commands.models import CommandState
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, ConversationStatus, Delivery, Message, Sender
+from desk.metrics.consultations import note_reply_failed
 
 __all__ = ["KINDS", "OUTCOME_UNKNOWN", "SendMessage", "SendPayload", "platform_request_id"]
 
@@ -102,7 +103,9 @@ class SendMessage:
         await conn.execute(
             sa.update(_message).where(_message.c.id == message_id).values(delivery=Delivery.FAILED)
         )
-        await _wait_again(conn, command.store_id, int(command.payload["conversation_id"]))
+        conversation_id = int(command.payload["conversation_id"])
+        await note_reply_failed(conn, conversation_id=conversation_id, message_id=message_id)
+        await _wait_again(conn, command.store_id, conversation_id)
 
 
 async def _wait_again(conn: AsyncConnection, store_id: int, conversation_id: int) -> None:

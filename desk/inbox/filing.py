@@ -25,6 +25,7 @@ from desk.db import UTCDateTime, Work, dialect_name, insert_for, utcnow
 from desk.inbox.assignment import lock_routing, reroute_if_gone, route
 from desk.inbox.deadline import deadline_for
 from desk.inbox.models import Channel, Conversation, ConversationStatus, Message, Sender
+from desk.metrics.consultations import note_message
 from desk.rules.model import TriggerEvent
 from desk.rules.triggers import record_trigger
 
@@ -165,6 +166,15 @@ async def record_buyer_message(
     message_id = (await work.execute(_insert_message(dialect_name(work)), message)).scalar_one_or_none()
     if message_id is None:
         return None
+    await note_message(
+        work,
+        store_id=store_id,
+        conversation_id=conversation_id,
+        message_id=int(message_id),
+        sender=Sender.BUYER,
+        author_id=None,
+        sent_at=sent_at,
+    )
     before = (await work.execute(_before, {"conversation_id": conversation_id})).one()
     assignee_id = (
         await work.execute(

@@ -37,6 +37,7 @@ from desk.inbox.commands import SendMessage, SendPayload
 from desk.inbox.deadline import REPLY_LIMIT, REPLY_WINDOW
 from desk.inbox.models import Conversation, Delivery, Message, Sender
 from desk.inbox.reply_variables import unfilled_variables
+from desk.metrics.consultations import note_message
 from desk.orders.models import Order
 from desk.stores.models import WeComCorp
 from desk.wakeup import Wakeup
@@ -200,6 +201,16 @@ async def _queue_message(
             .returning(_message.c.id)
         )
     ).scalar_one()
+    # A human reply closes the buyer's consultation for the reply rate; an automatic one does not.
+    await note_message(
+        work,
+        store_id=conversation.store_id,
+        conversation_id=conversation.id,
+        message_id=int(message_id),
+        sender=sender,
+        author_id=author_id,
+        sent_at=now,
+    )
     payload = SendPayload(
         conversation_id=conversation.id,
         message_id=int(message_id),

@@ -22,6 +22,7 @@ from desk.accounts.scoping import get_scoped
 from desk.changes.events import OrderChanged
 from desk.changes.record import record
 from desk.db import clip, epoch_to_utc, guarded_upsert, insert_for, utcnow
+from desk.metrics.orders import note_order
 from desk.orders.models import Buyer, Order, OrderLine
 from desk.platform.channels_types import ChannelsOrder, DeliveryInfo
 from desk.rules.triggers import order_triggers, record_trigger
@@ -163,6 +164,9 @@ async def save_order(
     ]
     if lines:
         await conn.execute(_insert_lines, lines)
+    await note_order(
+        conn, store_id=store_id, order_pk=int(order_pk), buyer_id=buyer_id, pay_time=values["pay_time"]
+    )
     await record(
         conn,
         OrderChanged(

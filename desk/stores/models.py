@@ -69,6 +69,13 @@ class Store(ConnectionHealthMixin, TimestampMixin, Base):
     """A :class:`TokenApi` value."""
     is_active: Mapped[bool] = mapped_column(default=True)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")
+    # The store score's reply-rate rules (design: reply-rate), kept per store because platforms
+    # differ and the exact rule is unverified (spec §9): consultations opened between these
+    # minutes of the local day count (08:00–24:00 by default; start > end wraps midnight) …
+    assessment_start_min: Mapped[int] = mapped_column(default=480, server_default="480")
+    assessment_end_min: Mapped[int] = mapped_column(default=1440, server_default="1440")
+    # … and one answered by a human within this many seconds is answered in time.
+    reply_deadline_s: Mapped[int] = mapped_column(default=180, server_default="180")
     # Reconciliation watermarks: everything updated before these instants has been compared.
     orders_synced_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     aftersales_synced_until: Mapped[dt.datetime | None] = mapped_column(default=None)
