@@ -51,5 +51,10 @@ class RollupApplier:
             try:
                 await self.drain()
             except Exception:  # the database is away, say: next round
+                task = asyncio.current_task()
+                if (
+                    task is not None and task.cancelling()
+                ):  # a cancellation SQLAlchemy re-raised as its own error
+                    raise asyncio.CancelledError from None
                 log.exception("metrics: applying facts to the rollups failed")
             await asyncio.sleep(self.interval_s)  # wall time: how fresh dashboards are, not business time

@@ -98,6 +98,18 @@ def _run_outcome(results: list[ActionOutcome]) -> str:
     return "failed" if "failed" in statuses else "skipped"
 
 
+def _reraise_if_cancelled() -> None:
+    """Stop when asked to, even if the cancellation surfaced as another error.
+
+    Cancelled mid-statement, SQLAlchemy's clean-up can raise its own error (``greenlet_spawn has
+    not been called``) in place of :class:`asyncio.CancelledError`; caught as a failed round, the
+    loop would go on and ``stop()`` would wait for it forever (a server that ignores SIGTERM).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class RuleEngine:
     """A background service; :meth:`run_due` handles every queued trigger (tests call it directly)."""
 
@@ -173,6 +185,7 @@ class RuleEngine:
             try:
                 await self.run_due()
             except Exception:  # the database went away, say: try again next round
+                _reraise_if_cancelled()
                 log.exception("rule engine: round failed")
             await asyncio.sleep(self.poll_s)
 
@@ -195,6 +208,7 @@ class RuleEngine:
                 await self._evaluate(conn, row)
                 await self.queue.finish(conn, [row.id])
         except Exception as exc:  # one trigger's failure must not stop the others
+            _reraise_if_cancelled()
             log.warning("rule trigger %d (%s) failed: %s", row.id, row.event, exc)
             async with self.db.engine.begin() as conn:
                 await self.queue.fail(conn, row.id, row.attempts, f"{type(exc).__name__}: {exc}")
