@@ -76,12 +76,23 @@ from desk.stores.models import PlatformToken, Store, WeComCorp
 from desk.templating import template_config
 from desk.timers.models import Timer
 
-__all__ = ["SESSION_COOKIE", "SHUTDOWN_GRACE_S", "create_app", "metadata", "session_config"]
+__all__ = [
+    "INTERACTIVE_GRACE_S",
+    "SESSION_COOKIE",
+    "SHUTDOWN_GRACE_S",
+    "create_app",
+    "metadata",
+    "session_config",
+]
 
-SHUTDOWN_GRACE_S = 5
-"""How long a stopping server waits for open requests before cancelling them. The inbox's live
-streams never end by themselves: without a limit, `desk serve` would not stop (and its embedded
-worker would go on) while any agent's page stayed open."""
+SHUTDOWN_GRACE_S = 30
+"""How long a stopping server waits for open requests before cancelling them (as gunicorn's
+graceful timeout). Pushes being stored finish within it; the inbox's live streams never end by
+themselves, and without a limit `desk serve` (and its embedded worker) would not stop while any
+agent's page stayed open."""
+
+INTERACTIVE_GRACE_S = 5
+"""The same for `desk demo` and the tests' servers, where someone is waiting for Ctrl-C."""
 
 # Every table, for Alembic (migrations/env.py) and the test that models match the migrations.
 metadata = Base.metadata

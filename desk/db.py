@@ -48,6 +48,7 @@ __all__ = [
     "guarded_upsert",
     "insert_for",
     "is_newer",
+    "log_round_failure",
     "redact_url",
     "rows_matched",
     "utcnow",
@@ -347,3 +348,13 @@ def _run_session_callbacks(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_session_callbacks(session: Session) -> None:
     session.info.pop(_CALLBACKS, None)
+
+
+def log_round_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """Log a background loop's failed round: one line for SQLite's transient "database is locked"
+    (another process held the write lock past the busy timeout; the next round tries again), the
+    traceback for anything else."""
+    if isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc.orig):
+        logger.warning("%s: the database was busy (another process was writing); trying again", what)
+    else:
+        logger.error("%s: round failed", what, exc_info=exc)

@@ -27,7 +27,7 @@ import uvicorn
 from desk import migrate
 from desk.accounts.models import Role, User
 from desk.accounts.services import NewUserForm, UserService
-from desk.app import SHUTDOWN_GRACE_S, create_app
+from desk.app import INTERACTIVE_GRACE_S, create_app
 from desk.cli_base import fail, load_cli_settings, main, open_runtime, require_free_port, run
 from desk.errors import Invalid
 from desk.inbox.quick_replies import QuickReplyForm, ReplySet, create_reply
@@ -272,7 +272,7 @@ async def run_demo(options: DemoOptions) -> None:
             port=options.port,
             log_level="warning",
             proxy_headers=False,
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            timeout_graceful_shutdown=INTERACTIVE_GRACE_S,
         )
     )
     stop = asyncio.Event()

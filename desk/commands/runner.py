@@ -34,7 +34,7 @@ from desk.changes.events import CommandChanged
 from desk.changes.record import record
 from desk.commands.kinds import ClaimedCommand, CommandFailedError, CommandKind, Outcome
 from desk.commands.models import CommandState, OutboundCommand
-from desk.db import Database, PostCommit, utcnow
+from desk.db import Database, PostCommit, log_round_failure, utcnow
 from desk.leases import LeaseQueue, QueueStates, RetryPolicy
 from desk.platform.errors import (
     CredentialError,
@@ -137,8 +137,8 @@ class CommandRunner:
                 wake.clear()
                 try:
                     result = await self.run_once()
-                except Exception:  # the database went away, say: log, wait, try again
-                    log.exception("command runner %s: round failed", self.name)
+                except Exception as exc:  # the database went away, say: log, wait, try again
+                    log_round_failure(log, f"command runner {self.name}", exc)
                     result = RoundResult(0, 0, 0, 0)
                 if result.claimed >= self.settings.worker_batch:
                     continue

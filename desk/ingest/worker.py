@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from desk.db import Database, PostCommit
+from desk.db import Database, PostCommit, log_round_failure
 from desk.ingest.handlers import HANDLERS, FetchContext, Fetched, Handler, HandlerError, WorkItem
 from desk.ingest.models import EventSource, EventState
 from desk.ingest.queue import ClaimedEvent, EventQueue, RetryPolicy
@@ -124,8 +124,8 @@ class Worker:
             self._wake.clear()
             try:
                 result = await self.run_once()
-            except Exception:  # the database went away, say: log, wait, try again
-                log.exception("event worker %s: round failed", self.name)
+            except Exception as exc:  # the database went away, say: log, wait, try again
+                log_round_failure(log, f"event worker {self.name}", exc)
                 result = BatchResult(0, 0, 0)
             if result.claimed >= self.settings.worker_batch or self._stopping.is_set():
                 continue  # a full batch: there is probably more waiting

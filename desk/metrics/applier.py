@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from desk.db import Database
+from desk.db import Database, log_round_failure
 from desk.metrics.rollups import apply_pending
 
 __all__ = ["RollupApplier"]
@@ -50,11 +50,11 @@ class RollupApplier:
         while True:
             try:
                 await self.drain()
-            except Exception:  # the database is away, say: next round
+            except Exception as exc:  # the database is away, say: next round
                 task = asyncio.current_task()
                 if (
                     task is not None and task.cancelling()
                 ):  # a cancellation SQLAlchemy re-raised as its own error
                     raise asyncio.CancelledError from None
-                log.exception("metrics: applying facts to the rollups failed")
+                log_round_failure(log, "metrics: applying facts to the rollups", exc)
             await asyncio.sleep(self.interval_s)  # wall time: how fresh dashboards are, not business time

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desk.clock import Clock
-from desk.db import Database
+from desk.db import Database, log_round_failure
 from desk.leases import LeaseQueue, QueueStates, RetryPolicy
 from desk.paths import RULES_DIR
 from desk.rules.actions import DEFAULT_FUSE_PER_HOUR, EXECUTORS, ActionContext, ActionOutcome
@@ -184,9 +184,9 @@ class RuleEngine:
         while True:
             try:
                 await self.run_due()
-            except Exception:  # the database went away, say: try again next round
+            except Exception as exc:  # the database went away, say: try again next round
                 _reraise_if_cancelled()
-                log.exception("rule engine: round failed")
+                log_round_failure(log, "rule engine", exc)
             await asyncio.sleep(self.poll_s)
 
     async def run_due(self) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from desk.clock import Clock
-from desk.db import Database
+from desk.db import Database, log_round_failure
 from desk.leases import LeaseQueue, QueueStates, RetryPolicy
 from desk.timers.models import Timer, TimerState
 from desk.wakeup import Wakeup
@@ -78,8 +78,8 @@ class TimerRunner:
                 wake.clear()
                 try:
                     await self.fire_due()
-                except Exception:  # the database went away, say: try again next round
-                    log.exception("timer runner: round failed")
+                except Exception as exc:  # the database went away, say: try again next round
+                    log_round_failure(log, "timer runner", exc)
                 # Timers are due in the second they name: polling each second fires them within
                 # it (conversation.waiting must fire within 2 s of its second).
                 with contextlib.suppress(TimeoutError):

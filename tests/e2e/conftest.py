@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
-from desk.app import SHUTDOWN_GRACE_S, create_app
+from desk.app import INTERACTIVE_GRACE_S, create_app
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.simulator import Simulator, demo_store
@@ -53,7 +53,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     # proxy_headers off, as `desk serve` runs it: the app decides whom to believe (desk.proxies).
     server = uvicorn.Server(
         uvicorn.Config(
-            app, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S
+            app, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=INTERACTIVE_GRACE_S
         )
     )
     failure: list[BaseException] = []
@@ -185,7 +185,7 @@ async def sim_desk(settings: Settings, runtime: Runtime, make_store: Any) -> Asy
         )
     )
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+        uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=INTERACTIVE_GRACE_S)
     )
     started = threading.Event()
     failure: list[BaseException] = []

@@ -199,6 +199,12 @@ async def stop(proc: asyncio.subprocess.Process) -> str:
 async def test_serve_and_worker_processes_fetch_one_token_per_lifetime_per_store(
     settings: Settings, make_store: Any
 ) -> None:
+    if settings.is_sqlite:
+        # A separate `desk worker` is the PostgreSQL footprint's (README). On one SQLite file, two
+        # processes each running every background writer (events, commands, rules, rollups) turn
+        # SQLite's deferred transactions into "database is locked" answers and 503s to pushes;
+        # the embedded footprint runs its worker inside `desk serve` instead.
+        pytest.skip("a separate desk worker beside desk serve is the PostgreSQL footprint")
     seed = secrets.randbelow(1_000_000)  # fresh appids: no token cached by another test applies
     sim = Simulator(seed=seed, time_scale=0.001, token_ttl=TOKEN_TTL, token_overlap=TOKEN_TTL / 2)
     port = free_port()
